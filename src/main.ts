@@ -1,0 +1,3 @@
+import { version } from "./Version.ts"
+
+console.log(`troupe ${version}`)
