@@ -1,0 +1,58 @@
+/**
+ * `SqlDriver` over `node:sqlite`'s `DatabaseSync`: the SQLite binding built into Deno (2.2+) and Node (22.13+,
+ * where it may print an "experimental" warning). Opens (creating if needed) a database file in WAL mode with
+ * `synchronous = NORMAL`.
+ *
+ * @example
+ * ```ts
+ * import { open } from "./runtime/sqlite/deno.ts"
+ * import * as EventLog from "./signal/EventLog.ts"
+ * const store = yield* EventStore.make({ log: EventLog.sql(open(`${dir}/events.db`)) })
+ * ```
+ *
+ * @module
+ */
+import { DatabaseSync, type SQLInputValue } from "node:sqlite"
+import type { SqlDriver, SqlRow, SqlStatement } from "../../signal/SqlDriver.ts"
+
+/**
+ * Open options.
+ *
+ * @example
+ * ```ts
+ * open("./events.db", { synchronous: "FULL" })
+ * ```
+ */
+export interface OpenOptions {
+  /** SQLite `synchronous` pragma. Default `"NORMAL"`. */
+  readonly synchronous?: "OFF" | "NORMAL" | "FULL"
+}
+
+/**
+ * Opens `path` (`":memory:"` for a private in-memory database) as a `SqlDriver`.
+ *
+ * @example
+ * ```ts
+ * const driver = open(`${await Deno.makeTempDir()}/events.db`)
+ * ```
+ */
+export const open = (path: string, options: OpenOptions = {}): SqlDriver => {
+  const db = new DatabaseSync(path)
+  db.exec("PRAGMA journal_mode = WAL")
+  db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`)
+  db.exec("PRAGMA busy_timeout = 5000")
+  return {
+    exec: (sql) => db.exec(sql),
+    prepare: (sql): SqlStatement => {
+      const st = db.prepare(sql)
+      return {
+        run: (...params) => {
+          st.run(...(params as SQLInputValue[]))
+        },
+        all: (...params) => st.all(...(params as SQLInputValue[])) as unknown as ReadonlyArray<SqlRow>,
+        get: (...params) => (st.get(...(params as SQLInputValue[])) as SqlRow | undefined) ?? undefined,
+      }
+    },
+    close: () => db.close(),
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * The synchronous heart of the SignalBus: targets (buffered or sink), routing through the topic trie with a
+ * bounded route cache, the pending-put queues of "suspend" targets, and the dead-letter ring.
+ * Everything here runs in one synchronous section per call, so no decision is separated from its write.
+ */
+import type { Signal } from "../Signal.ts"
+import { parseTopic } from "./topic.ts"
+import { type Marked, TopicTrie } from "./topicTrie.ts"
+
+export type OverflowPolicy = "suspend" | "dropNewest" | "dropOldest" | "fail"
+export type DeadLetterReason = "overflow" | "rejected" | "handlerFailed" | "unsubscribed" | "unrouted"
+
+export interface DeadLetter {
+  readonly signal: Signal
+  readonly reason: DeadLetterReason
+  /** The subscription that could not take it (`-1` for "unrouted"). */
+  readonly subscriptionId: number
+  readonly pattern: string
+  readonly detail: string | undefined
+  /** Clock time (ms) when it was dead-lettered. */
+  readonly atMs: number
+}
+
+/** A growable circular buffer (power-of-two array, grows on demand up to the caller's bound). */
+export class Ring<T> {
+  private buf: (T | undefined)[] = new Array(8)
+  private mask = 7
+  private head = 0
+  size = 0
+
+  push(v: T): void {
+    if (this.size === this.buf.length) this.grow()
+    this.buf[(this.head + this.size) & this.mask] = v
+    this.size++
+  }
+
+  shift(): T {
+    const v = this.buf[this.head] as T
+    this.buf[this.head] = undefined
+    this.head = (this.head + 1) & this.mask
+    this.size--
+    return v
+  }
+
+  at(i: number): T {
+    return this.buf[(this.head + i) & this.mask] as T
+  }
+
+  private grow(): void {
+    const old = this.buf
+    const next: (T | undefined)[] = new Array(old.length * 2)
+    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask]
+    this.buf = next
+    this.mask = next.length - 1
+    this.head = 0
+  }
+}
+
+/** Tracks one publish waiting for "suspend" targets to make room. */
+export class PendingPublish {
+  remaining = 0
+  resume: (() => void) | undefined = undefined
+  readonly entries: Array<{ target: BufferTarget; put: PendingPut }> = []
+
+  settle(): void {
+    if (--this.remaining === 0 && this.resume !== undefined) {
+      const r = this.resume
+      this.resume = undefined
+      r()
+    }
+  }
+}
+
+interface PendingPut {
+  readonly signal: Signal
+  readonly pub: PendingPublish
+}
+
+export abstract class Target implements Marked {
+  matchMark = 0
+  delivered = 0
+  dropped = 0
+  deadLettered = 0
+  state: "open" | "failed" | "closed" = "open"
+  constructor(
+    readonly core: BusCore,
+    readonly id: number,
+    readonly pattern: string,
+    readonly segments: ReadonlyArray<string>,
+  ) {}
+  /** Offers a signal; returns true when the target is full under "suspend" and the put must wait. */
+  abstract offer(signal: Signal): boolean
+  abstract buffered(): number
+  close(): void {
+    if (this.state === "closed") return
+    this.state = "closed"
+    this.core.detach(this)
+  }
+}
+
+export class SinkTarget extends Target {
+  constructor(
+    core: BusCore,
+    id: number,
+    pattern: string,
+    segments: ReadonlyArray<string>,
+    readonly sink: (signal: Signal) => boolean,
+  ) {
+    super(core, id, pattern, segments)
+  }
+
+  offer(signal: Signal): boolean {
+    let ok = false
+    let detail: string | undefined
+    try {
+      ok = this.sink(signal) === true
+    } catch (e) {
+      detail = `the sink threw: ${String(e)}`
+    }
+    if (ok) this.delivered++
+    else this.core.deadLetter(this, signal, "rejected", detail ?? "the sink refused the signal")
+    return false
+  }
+
+  buffered(): number {
+    return 0
+  }
+}
+
+export class BufferTarget extends Target {
+  readonly ring = new Ring<Signal>()
+  readonly pending: PendingPut[] = []
+  readonly waiters: Array<() => void> = []
+  /** Signals taken by a handler fiber but not yet handled; dead-lettered if the subscription closes first. */
+  inFlight: ReadonlyArray<Signal> = []
+  inFlightIndex = 0
+  wakeQueued = false
+
+  constructor(
+    core: BusCore,
+    id: number,
+    pattern: string,
+    segments: ReadonlyArray<string>,
+    readonly capacity: number,
+    readonly policy: OverflowPolicy,
+  ) {
+    super(core, id, pattern, segments)
+  }
+
+  offer(signal: Signal): boolean {
+    const ring = this.ring
+    if (ring.size < this.capacity && this.pending.length === 0) {
+      ring.push(signal)
+      if (ring.size === 1 && this.waiters.length > 0 && !this.wakeQueued) this.core.scheduleWake(this)
+      return false
+    }
+    switch (this.policy) {
+      case "dropNewest":
+        this.dropped++
+        return false
+      case "dropOldest":
+        ring.shift()
+        this.dropped++
+        ring.push(signal)
+        return false
+      case "fail":
+        this.core.deadLetter(
+          this,
+          signal,
+          "overflow",
+          `buffer of ${this.capacity} was full under policy "fail"`,
+        )
+        this.fail()
+        return false
+      case "suspend":
+        return true
+    }
+  }
+
+  enqueuePending(signal: Signal, pub: PendingPublish): void {
+    const put: PendingPut = { signal, pub }
+    this.pending.push(put)
+    pub.remaining++
+    pub.entries.push({ target: this, put })
+  }
+
+  /** Removes a pending put of an interrupted publisher; it counts as dropped. */
+  withdraw(put: PendingPut): void {
+    const i = this.pending.indexOf(put)
+    if (i >= 0) {
+      this.pending.splice(i, 1)
+      this.dropped++
+    }
+  }
+
+  buffered(): number {
+    return this.ring.size + this.pending.length
+  }
+
+  /** Takes up to `max` buffered signals (callers ensure size > 0), counting them delivered when `count`. */
+  drain(max: number, count: boolean): Signal[] {
+    const ring = this.ring
+    const n = Math.min(ring.size, max)
+    const out: Signal[] = new Array(n)
+    for (let i = 0; i < n; i++) out[i] = ring.shift()
+    if (count) this.delivered += n
+    const pending = this.pending
+    while (pending.length > 0 && ring.size < this.capacity) {
+      const put = pending.shift()!
+      ring.push(put.signal)
+      put.pub.settle()
+    }
+    return out
+  }
+
+  wakeAll(): void {
+    if (this.waiters.length === 1) {
+      this.waiters.pop()!()
+      return
+    }
+    const ws = this.waiters.splice(0, this.waiters.length)
+    for (const w of ws) w()
+  }
+
+  fail(): void {
+    if (this.state !== "open") return
+    this.state = "failed"
+    this.core.detach(this)
+    this.wakeAll()
+  }
+
+  override close(): void {
+    if (this.state === "closed") return
+    const wasOpen = this.state === "open"
+    this.state = "closed"
+    if (wasOpen) this.core.detach(this)
+    const core = this.core
+    for (let i = this.inFlightIndex; i < this.inFlight.length; i++) {
+      core.deadLetter(
+        this,
+        this.inFlight[i],
+        "unsubscribed",
+        "taken by the handler but not handled before close",
+      )
+    }
+    this.inFlight = []
+    this.inFlightIndex = 0
+    while (this.ring.size > 0)
+      core.deadLetter(this, this.ring.shift(), "unsubscribed", "still buffered at close")
+    for (const put of this.pending.splice(0, this.pending.length)) {
+      core.deadLetter(this, put.signal, "unsubscribed", "a suspended publish was still waiting at close")
+      put.pub.settle()
+    }
+    this.wakeAll()
+  }
+}
+
+/** Bounded ring of dead letters; the oldest is evicted (and counted) when full. */
+export class DeadLetterRing {
+  readonly ring = new Ring<DeadLetter>()
+  evicted = 0
+  constructor(readonly capacity: number) {}
+
+  add(d: DeadLetter): void {
+    if (this.capacity === 0) {
+      this.evicted++
+      return
+    }
+    if (this.ring.size >= this.capacity) {
+      this.ring.shift()
+      this.evicted++
+    }
+    this.ring.push(d)
+  }
+}
+
+export interface CoreOptions {
+  readonly routeCacheSize: number
+  readonly deadLetterCapacity: number
+  readonly deadLetterUnrouted: boolean
+  readonly now: () => number
+}
+
+const EMPTY: ReadonlyArray<Target> = []
+
+export class BusCore {
+  readonly trie = new TopicTrie<Target>()
+  private cache = new Map<string, ReadonlyArray<Target>>()
+  readonly deadLetters: DeadLetterRing
+  nextId = 1
+  published = 0
+  unrouted = 0
+  deadLettered = 0
+
+  constructor(readonly options: CoreOptions) {
+    this.deadLetters = new DeadLetterRing(options.deadLetterCapacity)
+  }
+
+  private wakeList: BufferTarget[] = []
+  private readonly flushWakes = (): void => {
+    const list = this.wakeList
+    this.wakeList = []
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i]
+      t.wakeQueued = false
+      t.wakeAll()
+    }
+  }
+
+  /**
+   * Wakes the consumers of `t` in one microtask shared by every target that received signals in the meantime,
+   * so a burst of publishes costs each consumer one wake-up (and one batch) instead of one per signal.
+   */
+  scheduleWake(t: BufferTarget): void {
+    t.wakeQueued = true
+    if (this.wakeList.push(t) === 1) queueMicrotask(this.flushWakes)
+  }
+
+  attach(target: Target): void {
+    this.trie.insert(target.segments, target)
+    this.cache = new Map()
+  }
+
+  detach(target: Target): void {
+    if (this.trie.remove(target.segments, target)) this.cache = new Map()
+  }
+
+  /** The targets of a concrete topic, or a reason string when the topic is invalid. */
+  targetsOf(topic: string): ReadonlyArray<Target> | string {
+    const hit = this.cache.get(topic)
+    if (hit !== undefined) return hit
+    const segs = parseTopic(topic, false)
+    if (typeof segs === "string") return segs
+    const found = this.trie.match(segs)
+    const targets = found.length === 0 ? EMPTY : found
+    if (this.cache.size >= this.options.routeCacheSize) this.cache = new Map()
+    this.cache.set(topic, targets)
+    return targets
+  }
+
+  /** Routes a validated signal; returns a PendingPublish when some "suspend" target is full. */
+  route(signal: Signal, targets: ReadonlyArray<Target>): PendingPublish | undefined {
+    this.published++
+    const n = targets.length
+    if (n === 0) {
+      this.unrouted++
+      if (this.options.deadLetterUnrouted) {
+        this.deadLettered++
+        this.deadLetters.add({
+          signal,
+          reason: "unrouted",
+          subscriptionId: -1,
+          pattern: "",
+          detail: "no subscription matched",
+          atMs: this.options.now(),
+        })
+      }
+      return undefined
+    }
+    let pub: PendingPublish | undefined
+    for (let i = 0; i < n; i++) {
+      const t = targets[i]
+      if (t.state !== "open") continue
+      if (t.offer(signal)) {
+        pub ??= new PendingPublish()
+        ;(t as BufferTarget).enqueuePending(signal, pub)
+      }
+    }
+    return pub
+  }
+
+  deadLetter(target: Target, signal: Signal, reason: DeadLetterReason, detail: string | undefined): void {
+    target.deadLettered++
+    this.deadLettered++
+    this.deadLetters.add({
+      signal,
+      reason,
+      subscriptionId: target.id,
+      pattern: target.pattern,
+      detail,
+      atMs: this.options.now(),
+    })
+  }
+}

@@ -1,0 +1,124 @@
+import { afterAll, describe, expect, it } from "bun:test"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import * as fc from "fast-check"
+import { open } from "../../src/runtime/sqlite/bun.ts"
+import * as EventLog from "../../src/signal/EventLog.ts"
+import * as EventStore from "../../src/signal/EventStore.ts"
+import { eventStoreSuite, runTest } from "../suites/eventStoreSuite.ts"
+
+const dir = mkdtempSync(join(tmpdir(), "troupe-events-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+let files = 0
+const freshFile = () => join(dir, `events-${files++}.db`)
+
+eventStoreSuite("memory", () => EventLog.memory())
+eventStoreSuite("sqlite (bun:sqlite)", () => EventLog.sql(open(freshFile())))
+
+describe("EventStore (sqlite)", () => {
+  it("keeps events, offsets and consumer positions across a close and reopen", async () => {
+    const path = freshFile()
+    const written = await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)) })
+        const [root] = yield* s.append([{ type: "acct.opened", data: { id: "a" }, correlationId: "a" }])
+        yield* s.append([
+          { type: "acct.deposited", data: { amount: 5 }, correlationId: "a", causationId: root.id },
+          { type: "acct.deposited", data: { amount: 7.5, note: "ünïcode ✓" }, correlationId: "a" },
+        ])
+        const c = yield* s.consumer("balances")
+        yield* c.ack((yield* c.nextBatch(2))[1].offset)
+        return yield* s.read(0)
+      }),
+    )
+    const reopened = await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)) })
+        const events = yield* s.read(0)
+        const [next] = yield* s.append([{ type: "acct.closed", data: null }])
+        const c = yield* s.consumer("balances")
+        const resumed = (yield* c.nextBatch(10)).map((e) => e.offset)
+        const chain = yield* s.causationChain(written[1].id)
+        return { events, next: next.offset, resumed, chain: chain.map((e) => e.offset) }
+      }),
+    )
+    expect(reopened.events).toEqual(written)
+    expect(reopened.next).toBe(3)
+    expect(reopened.resumed).toEqual([2, 3])
+    expect(reopened.chain).toEqual([0, 1])
+  })
+
+  it("keeps the next offset across a reopen after retention emptied the table", async () => {
+    const path = freshFile()
+    await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)), retention: { maxEvents: 0 } })
+        yield* s.append([
+          { type: "t", data: 1 },
+          { type: "t", data: 2 },
+        ])
+      }),
+    )
+    const info = await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)) })
+        return yield* s.info
+      }),
+    )
+    expect(info).toEqual({ firstOffset: 2, nextOffset: 2, count: 0, bytes: 0 })
+  })
+
+  it("fails with StorageFailure after its Scope has closed", async () => {
+    const s = await Effect.runPromise(
+      Effect.scoped(EventStore.make({ log: EventLog.sql(open(freshFile())) })).pipe(
+        Effect.provide(TestClock.layer()),
+      ),
+    )
+    const err = await Effect.runPromise(Effect.flip(s.append([{ type: "t", data: 1 }])))
+    expect(err._tag).toBe("StorageFailure")
+  })
+})
+
+describe("EventStore retention", () => {
+  it("count, age and byte bounds hold after any sequence of appends (memory and sqlite)", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.record({
+          maxEvents: fc.integer({ min: 0, max: 30 }),
+          maxAgeMs: fc.integer({ min: 0, max: 5000 }),
+          maxBytes: fc.integer({ min: 0, max: 3000 }),
+        }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 0, max: 2000 }), fc.nat(80)), {
+          maxLength: 15,
+        }),
+        (useSql, retention, steps) =>
+          runTest(
+            Effect.gen(function* () {
+              const log = useSql ? EventLog.sql(open(freshFile())) : EventLog.memory()
+              const s = yield* EventStore.make({ log, retention })
+              let appended = 0
+              for (const [k, dt, len] of steps) {
+                yield* TestClock.adjust(dt)
+                yield* s.append(Array.from({ length: k }, () => ({ type: "t", data: "y".repeat(len) })))
+                appended += k
+                const info = yield* s.info
+                const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+                expect(info.count).toBeLessThanOrEqual(retention.maxEvents)
+                expect(info.bytes).toBeLessThanOrEqual(retention.maxBytes)
+                expect(info.nextOffset).toBe(appended)
+                expect(info.firstOffset + info.count).toBe(info.nextOffset)
+                const kept = yield* s.read(info.firstOffset, 1000)
+                expect(kept.length).toBe(info.count)
+                for (const e of kept)
+                  expect(Date.parse(e.time)).toBeGreaterThanOrEqual(now - retention.maxAgeMs)
+              }
+            }),
+          ),
+      ),
+      { numRuns: 30 },
+    ))
+})
