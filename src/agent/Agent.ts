@@ -107,12 +107,12 @@ export type ReplyFor<M, Q> = 0 extends 1 & M
 export type RequestsOf<M> = 0 extends 1 & M
   ? any
   : M extends any
-  ? M extends { readonly [ReplyType]?: infer A }
-    ? unknown extends A
-      ? never
-      : M
+    ? M extends { readonly [ReplyType]?: infer A }
+      ? unknown extends A
+        ? never
+        : M
+      : never
     : never
-  : never
 
 /**
  * The message an agent receives when an agent it watches ends for good. Include it in the message
@@ -245,7 +245,10 @@ export interface AgentRef<M> {
   /** Enqueues without waiting; `false` when the message was refused or dropped. */
   tellUnsafe(msg: M): boolean
   /** Sends a request and waits for the reply (default timeout 5 s). */
-  ask<Q extends RequestsOf<M>>(msg: Q, options?: AskOptions): Effect.Effect<ReplyFor<M, Q>, AgentError.AskError>
+  ask<Q extends RequestsOf<M>>(
+    msg: Q,
+    options?: AskOptions,
+  ): Effect.Effect<ReplyFor<M, Q>, AgentError.AskError>
   /** Stops the agent for good: lets the current handler finish within the deadline, then interrupts it. */
   stop(options?: { readonly deadlineMs?: number }): Effect.Effect<void>
 }

@@ -162,12 +162,12 @@ export const refOf = (cell: Cell): SupervisorRef => {
         const c = core.byKey.get(id)
         return c === undefined || c.status === "stopped"
           ? Effect.fail(new ChildNotFound({ supervisor: core.config.name, child: id }))
-          : Effect.succeed(c as AgentRef<M>)
+          : Effect.succeed(c as unknown as AgentRef<M>)
       }),
     children: () =>
       [...core.children.values()].map((c) => ({
         id: c.childKey ?? String(c.id),
-        ref: c as AgentRef<unknown>,
+        ref: c as unknown as AgentRef<unknown>,
       })),
     stop: cell.stop(),
   }
