@@ -34,21 +34,13 @@ import {
 import * as Mailbox from "../Mailbox.ts"
 import { Deque } from "./deque.ts"
 
-enum Sched {
-  Idle = 0,
-  Ready = 1,
-  Running = 2,
-  Async = 3,
-}
+/** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
+const Sched = { Idle: 0, Ready: 1, Running: 2, Async: 3 } as const
+type Sched = (typeof Sched)[keyof typeof Sched]
 
 /** Result of an enqueue attempt. */
-export enum Offer {
-  Ok = 0,
-  Wait = 1,
-  Dropped = 2,
-  Full = 3,
-  Stopped = 4,
-}
+export const Offer = { Ok: 0, Wait: 1, Dropped: 2, Full: 3, Stopped: 4 } as const
+export type Offer = (typeof Offer)[keyof typeof Offer]
 
 export const exitNormal: ExitReason = { _tag: "Normal" }
 export const exitShutdown: ExitReason = { _tag: "Shutdown" }
@@ -60,7 +52,10 @@ export class AskEnvelope {
   deferred = false
   resume: ((exit: Exit.Exit<any, any>) => void) | undefined = undefined
   exit: Exit.Exit<any, any> | undefined = undefined
-  constructor(readonly msg: unknown) {}
+  readonly msg: unknown
+  constructor(msg: unknown) {
+    this.msg = msg
+  }
   complete(exit: Exit.Exit<any, any>): void {
     if (this.done) return
     this.done = true
@@ -76,10 +71,12 @@ export class AskEnvelope {
 /** A sender suspended on a full mailbox (overflow "suspend"). */
 class Waiter {
   cancelled = false
-  constructor(
-    readonly item: unknown,
-    readonly resume: (exit: Exit.Exit<void, any>) => void,
-  ) {}
+  readonly item: unknown
+  readonly resume: (exit: Exit.Exit<void, any>) => void
+  constructor(item: unknown, resume: (exit: Exit.Exit<void, any>) => void) {
+    this.item = item
+    this.resume = resume
+  }
 }
 
 /** `Effect.isEffect` without the `dual` indirection of `hasProperty` (hot: runs once per message). */
@@ -124,12 +121,16 @@ export class SystemRuntime {
   readonly clock: { currentTimeMillisUnsafe(): number }
   root!: SupervisorCore
 
+  readonly services: Context.Context<never>
+  readonly options: SystemOptions
   constructor(
-    readonly services: Context.Context<never>,
-    readonly options: SystemOptions,
+    services: Context.Context<never>,
+    options: SystemOptions,
     clock: { currentTimeMillisUnsafe(): number },
     scheduler: Scheduler.Scheduler,
   ) {
+    this.services = services
+    this.options = options
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
   }
@@ -240,15 +241,27 @@ export class Cell implements AgentRef<any> {
   /** The child spec id under a static supervisor. */
   childKey: string | undefined = undefined
 
+  readonly sys: SystemRuntime
+  readonly behavior: Behavior<any, any, any, any>
+  readonly services: Context.Context<never>
+  readonly parent: SupervisorCore | undefined
+  readonly restartType: RestartType
+  readonly shutdownMs: number
   constructor(
-    readonly sys: SystemRuntime,
-    readonly behavior: Behavior<any, any, any, any>,
-    readonly services: Context.Context<never>,
-    readonly parent: SupervisorCore | undefined,
-    readonly restartType: RestartType,
-    readonly shutdownMs: number,
+    sys: SystemRuntime,
+    behavior: Behavior<any, any, any, any>,
+    services: Context.Context<never>,
+    parent: SupervisorCore | undefined,
+    restartType: RestartType,
+    shutdownMs: number,
     options: SpawnOptions | undefined,
   ) {
+    this.sys = sys
+    this.behavior = behavior
+    this.services = services
+    this.parent = parent
+    this.restartType = restartType
+    this.shutdownMs = shutdownMs
     this.id = sys.nextId++
     this.name = options?.name ?? behavior.name
     this.label = this.name ?? `agent-${this.id}`
@@ -664,7 +677,16 @@ export class Cell implements AgentRef<any> {
   endIncarnation(deadReason: Mailbox.DeadLetter["reason"]): void {
     this.gen++
     this.ctx = new AgentCtx(this, this.gen)
-    this.current = undefined
+    const current = this.current
+    if (current !== undefined) {
+      // the request in flight when the incarnation ended (e.g. its handler was interrupted)
+      this.current = undefined
+      current.complete(
+        Exit.fail(
+          new AgentStopped({ agent: this.label, reason: deadReason === "crashed" ? "crashed" : "stopped" }),
+        ),
+      )
+    }
     this.stopRequested = false
     const timers = this.timers
     if (timers !== undefined) {
@@ -818,10 +840,12 @@ const interruptFiber = (fiber: Fiber.Fiber<any, any>): Effect.Effect<void> =>
 
 /** The handler's view of its agent, bound to one incarnation. */
 export class AgentCtx {
-  constructor(
-    readonly cell: Cell,
-    readonly gen: number,
-  ) {}
+  readonly cell: Cell
+  readonly gen: number
+  constructor(cell: Cell, gen: number) {
+    this.cell = cell
+    this.gen = gen
+  }
 
   get self(): AgentRef<any> {
     return this.cell
@@ -952,10 +976,12 @@ export class SupervisorCore {
   cell!: Cell
   backoffStep: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined = undefined
 
-  constructor(
-    readonly sys: SystemRuntime,
-    readonly config: SupervisorConfig,
-  ) {}
+  readonly sys: SystemRuntime
+  readonly config: SupervisorConfig
+  constructor(sys: SystemRuntime, config: SupervisorConfig) {
+    this.sys = sys
+    this.config = config
+  }
 
   childExited(child: Cell, reason: ExitReason): void {
     this.cell.offerSystem({ _tag: "ChildExited", child, incarnation: child.restarts, reason })
