@@ -8,9 +8,9 @@
  *
  * ## Using on a hot path
  * `const deliveries = yield* Metrics.bind(Metrics.busDeliveries)` captures the current context once;
- * `deliveries.update(1)` is then a plain synchronous call (`Metric#updateUnsafe` with the captured context)
- * that feeds the same series as `Metric.update` in that context. It skips the per-call fiber step of the
- * Effect API (see bench/README.md "Telemetry" for the figures).
+ * `deliveries.update(1)` is then a plain synchronous call on the series' own hook (resolved once from the
+ * captured context's `MetricRegistry`) that feeds the same series as `Metric.update` in that context. It
+ * skips the fiber step and the per-call registry lookup of the Effect API (see bench/README.md "Telemetry").
  *
  * ## Guarantees and caveats
  * - Updates are synchronous and never fail. JavaScript runs one fiber at a time, so counter updates are
@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { type Context, Effect, Metric } from "effect"
+import { Context, Effect, Metric } from "effect"
 import * as MetricNames from "./MetricNames.ts"
 
 /** Ask latency buckets in milliseconds: 0.01 ms .. ~5 s, doubling. */
@@ -48,11 +48,17 @@ export const agentAsks = Metric.counter(MetricNames.agentAsks, {
   incremental: true,
 })
 /** Asks by outcome. @example Metric.update(Metrics.agentAsksByOutcome.timeout, 1) */
+const askOutcome = (outcome: string) =>
+  Metric.counter(MetricNames.agentAsks, {
+    description: "Asks issued",
+    incremental: true,
+    attributes: { outcome },
+  })
 export const agentAsksByOutcome = {
-  ok: Metric.withAttributes(agentAsks, { outcome: "ok" }),
-  timeout: Metric.withAttributes(agentAsks, { outcome: "timeout" }),
-  stopped: Metric.withAttributes(agentAsks, { outcome: "stopped" }),
-  full: Metric.withAttributes(agentAsks, { outcome: "full" }),
+  ok: askOutcome("ok"),
+  timeout: askOutcome("timeout"),
+  stopped: askOutcome("stopped"),
+  full: askOutcome("full"),
 } as const
 /** @example Metric.update(Metrics.agentAskLatency, 0.42) */
 export const agentAskLatency = Metric.histogram(MetricNames.agentAskLatency, {
@@ -186,7 +192,34 @@ export interface Bound<Input, State> {
 }
 
 /**
+ * Resolves the series (the registry entry's hooks) of a plain metric once, so updates skip the per-call
+ * registry lookup. Metrics built with `Metric.withAttributes`/`mapInput`/`timer`/`summary` (transforms)
+ * are not resolved: their input or context mapping must run on every update.
+ */
+const resolveHooks = <Input, State>(
+  metric: Metric.Metric<Input, State>,
+  context: Context.Context<never>,
+): Metric.Metric.Hooks<Input, State> | undefined => {
+  if ("mapInput" in metric || "mapContext" in metric) return undefined
+  // Learn the series key by touching the metric in a throw-away registry, then find the real series.
+  const probe: Metric.MetricRegistry = new Map()
+  metric.valueUnsafe(Context.add(context, Metric.MetricRegistry, probe))
+  if (probe.size !== 1) return undefined
+  const key = probe.keys().next().value as string
+  const registry = Context.get(context, Metric.MetricRegistry)
+  if (!registry.has(key)) metric.valueUnsafe(context)
+  return registry.get(key)?.hooks as Metric.Metric.Hooks<Input, State> | undefined
+}
+
+/**
  * Binds a metric to an explicit context (for code that already holds one, e.g. a runtime).
+ *
+ * For plain metrics (made by `Metric.counter`/`gauge`/`histogram`/`frequency`, attributes given at
+ * construction, like every metric of this module) the series is resolved once
+ * and `update` calls its hook directly. Other metrics go through `Metric#updateUnsafe` on each call.
+ * Either way the same series is updated as by `Metric.update` in that context. If the series is later
+ * removed from the registry (`Metric.remove`), a resolved binding keeps updating the detached series:
+ * bind again after removing.
  *
  * @example
  * ```ts
@@ -198,12 +231,23 @@ export interface Bound<Input, State> {
 export const bindUnsafe = <Input, State>(
   metric: Metric.Metric<Input, State>,
   context: Context.Context<never>,
-): Bound<Input, State> => ({
-  metric,
-  update: (input) => metric.updateUnsafe(input, context),
-  modify: (input) => metric.modifyUnsafe(input, context),
-  value: () => metric.valueUnsafe(context),
-})
+): Bound<Input, State> => {
+  const hooks = resolveHooks(metric, context)
+  if (hooks === undefined) {
+    return {
+      metric,
+      update: (input) => metric.updateUnsafe(input, context),
+      modify: (input) => metric.modifyUnsafe(input, context),
+      value: () => metric.valueUnsafe(context),
+    }
+  }
+  return {
+    metric,
+    update: (input) => hooks.update(input, context),
+    modify: (input) => hooks.modify(input, context),
+    value: () => hooks.get(context),
+  }
+}
 
 /**
  * Binds a metric to the current context (its `MetricRegistry` and metric attributes).

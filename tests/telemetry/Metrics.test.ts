@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Layer, Metric, Tracer } from "effect"
+import { Duration, Effect, Layer, Metric, Tracer } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"
 import * as MetricNames from "../../src/telemetry/MetricNames.ts"
 import * as Metrics from "../../src/telemetry/Metrics.ts"
@@ -37,6 +37,32 @@ describe("Metrics", () => {
       }),
     )
     expect(out).toEqual({ count: 15, bound: 15, depth: 2 })
+  })
+})
+
+describe("Metrics.bind", () => {
+  it("shares the series whether bound before or after the first Effect update, also for transformed metrics", async () => {
+    const out = await fresh(
+      Effect.gen(function* () {
+        yield* Metric.update(Metrics.cacheHits, 2)
+        const hits = yield* Metrics.bind(Metrics.cacheHits)
+        hits.update(3)
+        const tagged = Metric.withAttributes(Metrics.cacheMisses, { cache: "quotes" })
+        const misses = yield* Metrics.bind(tagged)
+        misses.update(4)
+        yield* Metric.update(tagged, 1)
+        const timer = Metric.timer("t_ms", { boundaries: [1, 10] })
+        const boundTimer = yield* Metrics.bind(timer)
+        boundTimer.update(Duration.millis(5))
+        return {
+          hits: (yield* Metric.value(Metrics.cacheHits)).count,
+          misses: (yield* Metric.value(tagged)).count,
+          plainMisses: (yield* Metric.value(Metrics.cacheMisses)).count,
+          timer: (yield* Metric.value(timer)).sum,
+        }
+      }),
+    )
+    expect(out).toEqual({ hits: 5, misses: 5, plainMisses: 0, timer: 5 })
   })
 })
 
