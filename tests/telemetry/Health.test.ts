@@ -1,16 +1,11 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Fiber, Metric, Ref } from "effect"
+import { Effect, Fiber, Ref } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as Health from "../../src/telemetry/Health.ts"
+import { runTest } from "./harness.ts"
 
-const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
-  Effect.runPromise(
-    Effect.scoped(effect).pipe(
-      Effect.provideService(Metric.MetricRegistry, new Map()),
-      Effect.provide(TestClock.layer()),
-    ) as Effect.Effect<A, E>,
-  )
+const run = runTest
 
 describe("Health", () => {
   it("aggregates to the worst status; pending is unready but alive (property)", () => {

@@ -1,18 +1,13 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Fiber, Metric } from "effect"
+import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as Slo from "../../src/telemetry/Slo.ts"
+import { runTest } from "./harness.ts"
 
 const MIN = 60_000
 
-const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
-  Effect.runPromise(
-    Effect.scoped(effect).pipe(
-      Effect.provideService(Metric.MetricRegistry, new Map()),
-      Effect.provide(TestClock.layer()),
-    ) as Effect.Effect<A, E>,
-  )
+const run = runTest
 
 /** Per-minute stream: [total, bad] for minute m. */
 type Stream = ReadonlyArray<readonly [number, number]>

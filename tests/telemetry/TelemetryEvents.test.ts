@@ -4,14 +4,9 @@ import { TestClock } from "effect/testing"
 import * as ErrorStore from "../../src/telemetry/ErrorStore.ts"
 import * as Metrics from "../../src/telemetry/Metrics.ts"
 import * as TelemetryEvents from "../../src/telemetry/TelemetryEvents.ts"
+import { runTest } from "./harness.ts"
 
-const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
-  Effect.runPromise(
-    Effect.scoped(effect).pipe(
-      Effect.provideService(Metric.MetricRegistry, new Map()),
-      Effect.provide(TestClock.layer()),
-    ) as Effect.Effect<A, E>,
-  )
+const run = runTest
 
 describe("TelemetryEvents", () => {
   it("detaches a throwing handler, reports it, and keeps emitting to the others", async () => {
