@@ -19,6 +19,7 @@
  * @module
  */
 import { Clock, Context, Effect, Layer } from "effect"
+import { errorsRecorded } from "./Metrics.ts"
 
 /**
  * A recorded error.
@@ -118,8 +119,9 @@ export interface Options {
  * ```
  */
 export interface ErrorStoreService {
+  /** Records at the Effect clock's time and counts it in `troupe_errors_recorded_total`. */
   readonly record: (input: ErrorInput) => Effect.Effect<ErrorEntry>
-  /** Synchronous record with an explicit timestamp (epoch ms), for non-Effect callers. */
+  /** Synchronous record with an explicit timestamp (epoch ms), for non-Effect callers (not counted in the metric). */
   readonly recordUnsafe: (input: ErrorInput, now: number) => ErrorEntry
   readonly query: (filter?: ErrorQuery) => Effect.Effect<ReadonlyArray<ErrorEntry>>
   readonly count: (filter?: Omit<ErrorQuery, "limit">) => Effect.Effect<number>
@@ -298,7 +300,12 @@ export const makeUnsafe = (options?: Options): ErrorStoreService => {
     perKey,
     recordUnsafe,
     record: (input) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => recordUnsafe(input, now))),
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.withFiber((fiber) => {
+          errorsRecorded.updateUnsafe(1, fiber.context)
+          return Effect.succeed(recordUnsafe(input, now))
+        }),
+      ),
     query: (filter) => withNow(() => select(filter ?? {})),
     count: (filter) =>
       withNow(() => {

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { Cause, Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
+import { Cause, Context, Effect, Exit, Layer, type Scope } from "effect"
 import { ErrorStore, type ErrorStoreService } from "./ErrorStore.ts"
 import { telemetryEvents, telemetryHandlerFailures } from "./Metrics.ts"
 import {
@@ -196,8 +196,7 @@ export const make = (options?: Options): Effect.Effect<TelemetryEventsService> =
         telemetryHandlerFailures.updateUnsafe(1, context)
         if (errorStore !== undefined) {
           const error = new TelemetryHandlerFailed({ id: entry.id, event: event.name, problem })
-          const now = yield* Clock.currentTimeMillis
-          errorStore.recordUnsafe({ error, context: { handler: entry.id, event: event.name } }, now)
+          yield* errorStore.record({ error, context: { handler: entry.id, event: event.name } })
         }
       })
 

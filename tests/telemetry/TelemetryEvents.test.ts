@@ -31,6 +31,7 @@ describe("TelemetryEvents", () => {
           handlers: (yield* events.handlers).map((h) => h.id),
           errors: yield* store.query({ tag: "TelemetryHandlerFailed" }),
           failures: (yield* Metric.value(Metrics.telemetryHandlerFailures)).count,
+          recorded: (yield* Metric.value(Metrics.errorsRecorded)).count,
         }
       }),
     )
@@ -40,6 +41,7 @@ describe("TelemetryEvents", () => {
     expect(out.errors[0].message).toContain('"thrower"')
     expect(out.errors[0].message).toContain("boom")
     expect(out.failures).toBe(1)
+    expect(out.recorded).toBe(1)
   })
 
   it("detaches handlers whose Effect fails, dies or exceeds the timeout", async () => {
