@@ -9,8 +9,8 @@
  *   longer than `handlerTimeoutMs`, is detached at once, reported to the ErrorStore (tag
  *   `TelemetryHandlerFailed`, when one is given) and counted in `troupe_telemetry_handler_failures_total`.
  *   `emit` itself never fails and the remaining handlers still run.
- * - **Ordering.** Handlers run serially in attach order in the emitting fiber; a handler attached or
- *   detached during an `emit` takes effect from the next `emit`.
+ * - **Ordering.** Handlers run serially in attach order in the emitting fiber. A handler attached during an
+ *   `emit` first runs on the next `emit`; one detached during an `emit` is skipped from that moment on.
  *
  * ## Event names
  * Dotted names (`"troupe.agent.ask"`). A handler listens to exact names or to a prefix pattern ending in

@@ -186,6 +186,23 @@ describe("Config", () => {
     expect(err.message).toContain("http")
   })
 
+  it("publishes concurrent updates once each, in strictly increasing version order", async () => {
+    const out = await withConfig((c) =>
+      Effect.gen(function* () {
+        const sub = yield* c.subscribe
+        const results = yield* Effect.forEach(
+          Array.from({ length: 50 }, (_, i) => i),
+          (i) => Effect.exit(c.update("agent.askTimeoutMs", i % 5 === 0 ? -1 : i + 1)),
+          { concurrency: "unbounded" },
+        )
+        return { ok: results.filter(Exit.isSuccess).length, version: yield* c.version, seen: yield* sub.poll }
+      }),
+    )
+    expect(out.ok).toBe(40)
+    expect(out.version).toBe(40)
+    expect(out.seen.map((x) => x.version)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+  })
+
   it("never lets an invalid update change the config (property)", async () => {
     const leaf = fc.constantFrom(
       "agent.askTimeoutMs",
