@@ -16,10 +16,11 @@ export class CountRing {
   readonly bad: Float64Array
   readonly ids: Float64Array
 
-  constructor(
-    readonly resolutionMs: number,
-    readonly slots: number,
-  ) {
+  readonly resolutionMs: number
+  readonly slots: number
+  constructor(resolutionMs: number, slots: number) {
+    this.resolutionMs = resolutionMs
+    this.slots = slots
     this.total = new Float64Array(slots)
     this.bad = new Float64Array(slots)
     this.ids = new Float64Array(slots).fill(-1)
@@ -64,11 +65,13 @@ export class SketchRing {
   readonly sketches: Array<DDSketch>
   readonly ids: Float64Array
 
-  constructor(
-    readonly resolutionMs: number,
-    readonly slots: number,
-    readonly options: Required<SketchOptions>,
-  ) {
+  readonly resolutionMs: number
+  readonly slots: number
+  readonly options: Required<SketchOptions>
+  constructor(resolutionMs: number, slots: number, options: Required<SketchOptions>) {
+    this.resolutionMs = resolutionMs
+    this.slots = slots
+    this.options = options
     this.sketches = Array.from({ length: slots }, () => new DDSketch(options))
     this.ids = new Float64Array(slots).fill(-1)
   }
