@@ -50,6 +50,7 @@
  * @module
  */
 import { Cause, type Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
+import type { AgentRef } from "../agent/Agent.ts"
 import {
   BufferTarget,
   BusCore,
@@ -210,10 +211,43 @@ export interface SignalBus {
     pattern: string,
     sink: (signal: Signal) => boolean,
   ) => Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
+  /**
+   * Delivers matching signals to an agent as messages (`toMessage(signal)`, e.g. `SignalBus.asMessage`) through
+   * `ref.tellUnsafe`: the agent's mailbox bound and overflow policy apply; a refused message is dead-lettered
+   * ("rejected"). Ends with the Scope.
+   */
+  readonly subscribeAgent: <M>(
+    ref: AgentRef<M>,
+    pattern: string,
+    toMessage: (signal: Signal) => M,
+  ) => Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
   /** Dead letters matching the query. */
   readonly deadLetters: (query?: DeadLetterQuery) => Effect.Effect<ReadonlyArray<DeadLetter>, InvalidTopic>
   readonly stats: Effect.Effect<BusStats>
 }
+
+/**
+ * The message an agent receives from `subscribeAgent(ref, pattern, SignalBus.asMessage)`.
+ *
+ * @example
+ * ```ts
+ * type Msg = SignalBus.SignalMessage | { readonly _tag: "Other" }
+ * ```
+ */
+export interface SignalMessage {
+  readonly _tag: "Signal"
+  readonly signal: Signal
+}
+
+/**
+ * Wraps a signal as a `SignalMessage`.
+ *
+ * @example
+ * ```ts
+ * yield* bus.subscribeAgent(ref, "orders.**", SignalBus.asMessage)
+ * ```
+ */
+export const asMessage = (signal: Signal): SignalMessage => ({ _tag: "Signal", signal })
 
 /**
  * The bus as a service.
@@ -459,6 +493,9 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
       ),
     )
 
+  const subscribeAgent = <M>(ref: AgentRef<M>, pattern: string, toMessage: (signal: Signal) => M) =>
+    subscribeSink(pattern, (signal) => ref.tellUnsafe(toMessage(signal)))
+
   const deadLetters = (query: DeadLetterQuery = {}): Effect.Effect<ReadonlyArray<DeadLetter>, InvalidTopic> =>
     Effect.suspend(() => {
       let matcher: TopicTrie<{ matchMark: number }> | undefined
@@ -491,6 +528,7 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
     subscribe,
     subscribeWith,
     subscribeSink,
+    subscribeAgent,
     deadLetters,
     stats: Effect.sync(() => ({
       published: core.published,

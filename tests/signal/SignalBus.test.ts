@@ -2,6 +2,8 @@ import { describe, expect, it } from "bun:test"
 import { Effect, Exit, Fiber, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
+import * as Agent from "../../src/agent/Agent.ts"
+import * as AgentSystem from "../../src/agent/AgentSystem.ts"
 import { TopicTrie } from "../../src/signal/internal/topicTrie.ts"
 import * as Signal from "../../src/signal/Signal.ts"
 import * as SignalBus from "../../src/signal/SignalBus.ts"
@@ -405,5 +407,33 @@ describe("SignalBus bad input", () => {
         const exit2 = yield* Effect.exit(bus.subscribe("t", { overflow: "nope" as SignalBus.OverflowPolicy }))
         expect(Exit.isFailure(exit2) && String(exit2.cause)).toContain('"overflow"')
       }),
+    ))
+})
+
+describe("SignalBus agents", () => {
+  type Msg = SignalBus.SignalMessage | ({ readonly _tag: "Seen" } & Agent.Request<ReadonlyArray<unknown>>)
+  const Collector = Agent.behavior<ReadonlyArray<unknown>, Msg>({
+    init: () => [],
+    receive: (seen, msg, ctx) => {
+      if (msg._tag === "Signal") return [...seen, msg.signal.data]
+      ctx.reply(msg, seen)
+      return seen
+    },
+    mailbox: { capacity: 2, overflow: "dropping" },
+  })
+
+  it("delivers signals to an agent as messages and dead-letters what its mailbox refuses", () =>
+    run(
+      Effect.gen(function* () {
+        const bus = yield* SignalBus.make()
+        const ref = yield* Agent.spawn(Collector)
+        const sub = yield* bus.subscribeAgent(ref, "vars.*", SignalBus.asMessage)
+        for (let i = 0; i < 5; i++) yield* bus.publish({ type: "vars.temperature", data: i })
+        while (ref.mailboxDepth > 0) yield* Effect.yieldNow
+        const seen = yield* ref.ask({ _tag: "Seen" })
+        const st = yield* sub.stats
+        expect(seen).toEqual([0, 1, 2, 3, 4].slice(0, st.delivered))
+        expect(st.delivered + st.deadLettered).toBe(5)
+      }).pipe(Effect.provide(AgentSystem.layer())),
     ))
 })

@@ -82,12 +82,16 @@ export abstract class Target implements Marked {
   dropped = 0
   deadLettered = 0
   state: "open" | "failed" | "closed" = "open"
-  constructor(
-    readonly core: BusCore,
-    readonly id: number,
-    readonly pattern: string,
-    readonly segments: ReadonlyArray<string>,
-  ) {}
+  readonly core: BusCore
+  readonly id: number
+  readonly pattern: string
+  readonly segments: ReadonlyArray<string>
+  constructor(core: BusCore, id: number, pattern: string, segments: ReadonlyArray<string>) {
+    this.core = core
+    this.id = id
+    this.pattern = pattern
+    this.segments = segments
+  }
   /** Offers a signal; returns true when the target is full under "suspend" and the put must wait. */
   abstract offer(signal: Signal): boolean
   abstract buffered(): number
@@ -99,14 +103,16 @@ export abstract class Target implements Marked {
 }
 
 export class SinkTarget extends Target {
+  readonly sink: (signal: Signal) => boolean
   constructor(
     core: BusCore,
     id: number,
     pattern: string,
     segments: ReadonlyArray<string>,
-    readonly sink: (signal: Signal) => boolean,
+    sink: (signal: Signal) => boolean,
   ) {
     super(core, id, pattern, segments)
+    this.sink = sink
   }
 
   offer(signal: Signal): boolean {
@@ -136,15 +142,19 @@ export class BufferTarget extends Target {
   inFlightIndex = 0
   wakeQueued = false
 
+  readonly capacity: number
+  readonly policy: OverflowPolicy
   constructor(
     core: BusCore,
     id: number,
     pattern: string,
     segments: ReadonlyArray<string>,
-    readonly capacity: number,
-    readonly policy: OverflowPolicy,
+    capacity: number,
+    policy: OverflowPolicy,
   ) {
     super(core, id, pattern, segments)
+    this.capacity = capacity
+    this.policy = policy
   }
 
   offer(signal: Signal): boolean {
@@ -259,7 +269,10 @@ export class BufferTarget extends Target {
 export class DeadLetterRing {
   readonly ring = new Ring<DeadLetter>()
   evicted = 0
-  constructor(readonly capacity: number) {}
+  readonly capacity: number
+  constructor(capacity: number) {
+    this.capacity = capacity
+  }
 
   add(d: DeadLetter): void {
     if (this.capacity === 0) {
@@ -292,7 +305,9 @@ export class BusCore {
   unrouted = 0
   deadLettered = 0
 
-  constructor(readonly options: CoreOptions) {
+  readonly options: CoreOptions
+  constructor(options: CoreOptions) {
+    this.options = options
     this.deadLetters = new DeadLetterRing(options.deadLetterCapacity)
   }
 
