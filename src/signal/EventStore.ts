@@ -594,3 +594,33 @@ const makeStore = (
  * ```
  */
 export const layer = (options: Options = {}): Layer.Layer<Service> => Layer.effect(Service, make(options))
+
+/**
+ * Folds every retained event from `from` (default the oldest) into a value, reading `pageSize` events at a time
+ * (default 1,000), so rebuilding a projection never holds more than one page. Stops at the offset that was
+ * next when the fold started; later appends are not included.
+ *
+ * @example
+ * ```ts
+ * const balances = yield* EventStore.fold(store, new Map<string, number>(), (m, e) => apply(m, e))
+ * ```
+ */
+export const fold = <S>(
+  store: EventStore,
+  initial: S,
+  f: (state: S, event: StoredEvent) => S,
+  options: { readonly from?: number; readonly pageSize?: number } = {},
+): Effect.Effect<S, OffsetEvicted | StorageFailure> =>
+  Effect.gen(function* () {
+    const info = yield* store.info
+    const end = info.nextOffset
+    let cursor = options.from ?? info.firstOffset
+    let state = initial
+    while (cursor < end) {
+      const page = yield* store.read(cursor, Math.min(options.pageSize ?? 1000, end - cursor))
+      if (page.length === 0) break
+      for (const e of page) state = f(state, e)
+      cursor = page[page.length - 1].offset + 1
+    }
+    return state
+  })
