@@ -15,7 +15,8 @@ Deno.test("signal: bus routes wildcards, drops by policy, rejects bad input", as
         const bus = yield* SignalBus.make()
         const all = yield* bus.subscribe("orders.**")
         const created = yield* bus.subscribe("orders.*.created", { capacity: 1, overflow: "dropNewest" })
-        for (const region of ["eu", "us"]) yield* bus.publish({ type: `orders.${region}.created`, data: region })
+        for (const region of ["eu", "us"])
+          yield* bus.publish({ type: `orders.${region}.created`, data: region })
         const everything = (yield* all.takeBatch(10)).map((s) => s.data)
         const first = (yield* created.takeBatch(10)).map((s) => s.data)
         const dropped = (yield* created.stats).dropped
@@ -25,9 +26,15 @@ Deno.test("signal: bus routes wildcards, drops by policy, rejects bad input", as
       }),
     ),
   )
-  assert(JSON.stringify(out.everything) === '["eu","us"]', `wildcard delivery: ${JSON.stringify(out.everything)}`)
+  assert(
+    JSON.stringify(out.everything) === '["eu","us"]',
+    `wildcard delivery: ${JSON.stringify(out.everything)}`,
+  )
   assert(JSON.stringify(out.first) === '["eu"]' && out.dropped === 1, `dropNewest: ${JSON.stringify(out)}`)
-  assert(out.badTopic === "InvalidTopic" && out.badData === "InvalidSignal", `bad input: ${JSON.stringify(out)}`)
+  assert(
+    out.badTopic === "InvalidTopic" && out.badData === "InvalidSignal",
+    `bad input: ${JSON.stringify(out)}`,
+  )
 })
 
 Deno.test("signal: SQLite event store (node:sqlite) survives a close and reopen", async () => {
@@ -63,7 +70,10 @@ Deno.test("signal: SQLite event store (node:sqlite) survives a close and reopen"
     )
     assert(JSON.stringify(reopened.events) === JSON.stringify(written), "events differ after reopen")
     assert(reopened.next === 2, `next offset after reopen: ${reopened.next}`)
-    assert(JSON.stringify(reopened.resumed) === "[1,2]", `consumer resumed at ${JSON.stringify(reopened.resumed)}`)
+    assert(
+      JSON.stringify(reopened.resumed) === "[1,2]",
+      `consumer resumed at ${JSON.stringify(reopened.resumed)}`,
+    )
     assert(reopened.byCorrelation === 2, `correlation query: ${reopened.byCorrelation}`)
   } finally {
     await Deno.remove(dir, { recursive: true })
