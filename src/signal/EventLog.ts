@@ -37,21 +37,20 @@ export interface StoredEvent<A = unknown> extends Signal<A> {
 }
 
 /**
- * A validated event ready to be written (what `EventStore.append` hands to the log).
+ * A validated event ready to be written (what `EventStore.append` hands to the log). Offsets are assigned by
+ * the store from `info().nextOffset`, so the rows of one append are contiguous from there.
  *
  * @example
  * ```ts
- * const row: EventLog.EventRow = { event, timeMs: 1_700_000_000_000, json: "{}", bytes: 120 }
+ * const row: EventLog.EventRow = { event, timeMs: 1_700_000_000_000, bytes: 120 }
  * ```
  */
 export interface EventRow {
-  /** The envelope; the log assigns the offset. */
-  readonly event: Signal
+  /** The complete stored event (the log keeps or serialises it as is). */
+  readonly event: StoredEvent
   /** `event.time` in epoch milliseconds. */
   readonly timeMs: number
-  /** `JSON.stringify(event.data)`. */
-  readonly json: string
-  /** Accounted size of the event (JSON data plus envelope strings), used by byte retention. */
+  /** Accounted size of the event (approximate JSON size of data plus envelope strings), for byte retention. */
   readonly bytes: number
 }
 
@@ -120,7 +119,7 @@ export interface EvictLimits {
  */
 export interface EventLog {
   readonly kind: string
-  /** Appends all rows atomically and returns the first offset assigned. */
+  /** Appends all rows atomically (their offsets continue `info().nextOffset`); returns the first offset. */
   append(rows: ReadonlyArray<EventRow>): number
   /** Up to `limit` events with offset >= `fromOffset`, ascending. */
   read(fromOffset: number, limit: number): ReadonlyArray<StoredEvent>

@@ -37,9 +37,10 @@
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import * as EventLog from "./EventLog.ts"
-import { validateJson } from "./internal/json.ts"
+import { makeIdGenerator } from "./internal/ids.ts"
+import { measureJson } from "./internal/json.ts"
 import { parseTopic } from "./internal/topic.ts"
-import type { Signal, SignalInput } from "./Signal.ts"
+import type { SignalInput } from "./Signal.ts"
 import { InvalidEvent, OffsetEvicted, StorageFailure, SubscriptionClosed } from "./SignalError.ts"
 
 export type { StoredEvent } from "./EventLog.ts"
@@ -275,14 +276,7 @@ const makeStore = (
   retention: { maxEvents: number; maxAgeMs: number | undefined; maxBytes: number | undefined },
 ): { readonly store: EventStore; readonly shutdown: () => void } => {
   let closed = false
-  let prefix = ""
-  {
-    const bytes = new Uint8Array(6)
-    globalThis.crypto.getRandomValues(bytes)
-    for (const b of bytes) prefix += b.toString(16).padStart(2, "0")
-    prefix += "-"
-  }
-  let seq = 0
+  const nextId = makeIdGenerator()
 
   // fibers waiting for appends; woken together in one microtask after a commit
   const waiters = new Set<() => void>()
@@ -306,51 +300,81 @@ const makeStore = (
     minTimeMs: retention.maxAgeMs === undefined ? undefined : now() - retention.maxAgeMs,
   })
 
-  const toRow = (input: EventInput, index: number, nowMs: number): EventLog.EventRow | InvalidEvent => {
+  // validated event types (bounded; emptied when full)
+  let knownTypes = new Set<string>()
+  let isoMs = Number.NaN
+  let iso = ""
+  const isoOf = (ms: number) => {
+    if (ms !== isoMs) {
+      isoMs = ms
+      iso = new Date(ms).toISOString()
+    }
+    return iso
+  }
+
+  const toRow = (
+    input: EventInput,
+    index: number,
+    nowMs: number,
+    offset: number,
+  ): EventLog.EventRow | InvalidEvent => {
     if (input === null || typeof input !== "object") {
       return new InvalidEvent({ index, reason: "expected an object with type and data" })
     }
-    const segs = parseTopic(input.type, false)
-    if (typeof segs === "string")
-      return new InvalidEvent({ index, reason: `type ${JSON.stringify(input.type)}: ${segs}` })
-    const problem = validateJson(input.data)
-    if (problem !== undefined) {
-      return new InvalidEvent({ index, reason: `data at ${problem.path}: ${problem.reason}` })
+    const type = input.type
+    if (!knownTypes.has(type)) {
+      const segs = parseTopic(type, false)
+      if (typeof segs === "string")
+        return new InvalidEvent({ index, reason: `type ${JSON.stringify(type)}: ${segs}` })
+      if (knownTypes.size >= 1024) knownTypes = new Set()
+      knownTypes.add(type)
     }
-    for (const k of ["id", "source", "subject", "correlationId", "causationId", "time"] as const) {
-      if (!optionalString(input[k]))
-        return new InvalidEvent({ index, reason: `"${k}" must be a string when given` })
+    const size = measureJson(input.data)
+    if (typeof size !== "number")
+      return new InvalidEvent({ index, reason: `data at ${size.path}: ${size.reason}` })
+    const { id, source, subject, correlationId, causationId, time } = input
+    if (
+      !optionalString(id) ||
+      !optionalString(source) ||
+      !optionalString(subject) ||
+      !optionalString(correlationId) ||
+      !optionalString(causationId) ||
+      !optionalString(time)
+    ) {
+      return new InvalidEvent({
+        index,
+        reason: "id, source, subject, correlationId, causationId and time must be strings",
+      })
     }
     let timeMs = nowMs
-    if (input.time !== undefined) {
-      timeMs = Date.parse(input.time)
-      if (Number.isNaN(timeMs))
-        return new InvalidEvent({ index, reason: `time "${input.time}" is not RFC 3339` })
+    if (time !== undefined) {
+      timeMs = Date.parse(time)
+      if (Number.isNaN(timeMs)) return new InvalidEvent({ index, reason: `time "${time}" is not RFC 3339` })
     }
-    const json = JSON.stringify(input.data)
-    const event: Signal = {
+    const event: StoredEvent = {
       specversion: "1.0",
-      id: input.id ?? prefix + (seq++).toString(36),
-      source: input.source ?? defaultSource,
-      type: input.type,
-      time: input.time ?? new Date(timeMs).toISOString(),
-      subject: input.subject,
+      id: id ?? nextId(),
+      source: source ?? defaultSource,
+      type,
+      time: time ?? isoOf(timeMs),
+      subject,
       datacontenttype: "application/json",
       data: input.data,
-      correlationId: input.correlationId,
-      causationId: input.causationId,
+      correlationId,
+      causationId,
+      offset,
     }
     const bytes =
-      json.length +
+      size +
       event.id.length +
-      event.type.length +
+      type.length +
       event.source.length +
-      event.time.length +
-      (event.subject?.length ?? 0) +
-      (event.correlationId?.length ?? 0) +
-      (event.causationId?.length ?? 0) +
+      24 +
+      (subject?.length ?? 0) +
+      (correlationId?.length ?? 0) +
+      (causationId?.length ?? 0) +
       16
-    return { event, timeMs, json, bytes }
+    return { event, timeMs, bytes }
   }
 
   const closedFailure = (operation: string) =>
@@ -363,22 +387,22 @@ const makeStore = (
       if (closed) return Effect.fail(closedFailure("append"))
       const nowMs = now()
       const rows: EventLog.EventRow[] = new Array(events.length)
-      for (let i = 0; i < events.length; i++) {
-        const r = toRow(events[i], i, nowMs)
-        if (r instanceof InvalidEvent) return Effect.fail(r)
-        rows[i] = r
-      }
-      if (rows.length === 0) return Effect.succeed([])
-      let first: number
+      const out: StoredEvent<A>[] = new Array(events.length)
       try {
-        first = log.append(rows)
+        const first = log.info().nextOffset
+        for (let i = 0; i < events.length; i++) {
+          const r = toRow(events[i], i, nowMs, first + i)
+          if (r instanceof InvalidEvent) return Effect.fail(r)
+          rows[i] = r
+          out[i] = r.event as StoredEvent<A>
+        }
+        if (rows.length === 0) return Effect.succeed([])
+        log.append(rows)
       } catch (e) {
         return Effect.fail(
           new StorageFailure({ operation: "append", detail: e instanceof Error ? e.message : String(e) }),
         )
       }
-      const out: StoredEvent<A>[] = new Array(rows.length)
-      for (let i = 0; i < rows.length; i++) out[i] = { ...(rows[i].event as Signal<A>), offset: first + i }
       notify()
       // retention after the commit: a failure here leaves the (valid) appended events in place
       try {

@@ -61,6 +61,7 @@ import {
   SinkTarget,
   type Target,
 } from "./internal/busCore.ts"
+import { makeIdGenerator } from "./internal/ids.ts"
 import { validateJson } from "./internal/json.ts"
 import { parseTopic } from "./internal/topic.ts"
 import { TopicTrie } from "./internal/topicTrie.ts"
@@ -285,14 +286,6 @@ const checkSubscribeOptions = (options: SubscribeOptions | undefined): [number, 
   return [capacity, policy]
 }
 
-const randomPrefix = (): string => {
-  const bytes = new Uint8Array(6)
-  globalThis.crypto.getRandomValues(bytes)
-  let s = ""
-  for (const b of bytes) s += b.toString(16).padStart(2, "0")
-  return `${s}-`
-}
-
 const isoOk = (time: string): boolean => !Number.isNaN(Date.parse(time))
 
 /**
@@ -316,8 +309,7 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
     deadLetterUnrouted: options.deadLetterUnrouted ?? false,
     now,
   })
-  const prefix = randomPrefix()
-  let seq = 0
+  const nextId = makeIdGenerator()
 
   const awaitPending = (pub: PendingPublish): Effect.Effect<void> =>
     Effect.callback<void>((resume) => {
@@ -344,7 +336,7 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
       }
       const signal: Signal<A> = {
         specversion: "1.0",
-        id: input.id ?? prefix + (seq++).toString(36),
+        id: input.id ?? nextId(),
         source: input.source ?? defaultSource,
         type: input.type,
         time: input.time ?? new Date(now()).toISOString(),

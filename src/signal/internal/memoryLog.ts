@@ -1,6 +1,6 @@
 /**
  * The in-memory EventLog: parallel arrays from `head` (evicted slots are released and compacted once they make
- * up half the array), an id index, and a bounded consumer map.
+ * up half the array), a lazily built id index, and a bounded consumer map.
  */
 import type { EventLog, EventRow, EvictLimits, LogInfo, LogQuery, StoredEvent } from "../EventLog.ts"
 
@@ -11,7 +11,9 @@ export const makeMemoryLog = (maxConsumers: number): EventLog => {
   let head = 0
   let firstOffset = 0
   let bytes = 0
-  const byId = new Map<string, StoredEvent>()
+  // the id index is built on the first `byId` call and maintained from then on, so stores that never look
+  // events up by id do not pay for hashing every id on append
+  let byId: Map<string, StoredEvent> | undefined
   const consumers = new Map<string, number>()
 
   const count = () => events.length - head
@@ -28,7 +30,7 @@ export const makeMemoryLog = (maxConsumers: number): EventLog => {
 
   const removeOne = () => {
     const e = events[head]
-    if (byId.get(e.id) === e) byId.delete(e.id)
+    if (byId !== undefined && byId.get(e.id) === e) byId.delete(e.id)
     bytes -= sizes[head]
     events[head] = undefined as unknown as StoredEvent
     head++
@@ -48,25 +50,14 @@ export const makeMemoryLog = (maxConsumers: number): EventLog => {
       const first = firstOffset + count()
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]
-        const s = r.event
-        const e: StoredEvent = {
-          specversion: "1.0",
-          id: s.id,
-          source: s.source,
-          type: s.type,
-          time: s.time,
-          subject: s.subject,
-          datacontenttype: "application/json",
-          data: s.data,
-          correlationId: s.correlationId,
-          causationId: s.causationId,
-          offset: first + i,
-        }
+        const e = r.event
+        if (e.offset !== first + i)
+          throw new Error(`memory log: row ${i} has offset ${e.offset}, expected ${first + i}`)
         events.push(e)
         times.push(r.timeMs)
         sizes.push(r.bytes)
         bytes += r.bytes
-        byId.set(e.id, e)
+        if (byId !== undefined) byId.set(e.id, e)
       }
       return first
     },
@@ -94,7 +85,13 @@ export const makeMemoryLog = (maxConsumers: number): EventLog => {
       }
       return out
     },
-    byId: (id) => byId.get(id),
+    byId: (id) => {
+      if (byId === undefined) {
+        byId = new Map()
+        for (let i = head; i < events.length; i++) byId.set(events[i].id, events[i])
+      }
+      return byId.get(id)
+    },
     info: (): LogInfo => ({ firstOffset, nextOffset: firstOffset + count(), count: count(), bytes }),
     evict(limits: EvictLimits): number {
       let removed = 0
@@ -123,7 +120,7 @@ export const makeMemoryLog = (maxConsumers: number): EventLog => {
       times = []
       sizes = []
       head = 0
-      byId.clear()
+      byId = undefined
     },
   }
 }

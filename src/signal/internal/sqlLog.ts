@@ -119,6 +119,8 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
         for (let i = 0; i < rows.length; i++) {
           const r = rows[i]
           const e = r.event
+          if (e.offset !== first + i)
+            throw new Error(`sqlite log: row ${i} has offset ${e.offset}, expected ${first + i}`)
           insert.run(
             first + i,
             e.id,
@@ -129,7 +131,7 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
             r.timeMs,
             e.correlationId ?? null,
             e.causationId ?? null,
-            r.json,
+            JSON.stringify(e.data),
             r.bytes,
           )
           added += r.bytes
