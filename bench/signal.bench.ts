@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Deferred, Effect, Fiber } from "effect"
+import { Deferred, Effect } from "effect"
 import * as Agent from "../src/agent/Agent.ts"
 import * as AgentSystem from "../src/agent/AgentSystem.ts"
 import { open } from "../src/runtime/sqlite/bun.ts"

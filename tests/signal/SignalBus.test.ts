@@ -30,22 +30,31 @@ const patternArb = fc
   .map((s) => s.join("."))
 
 describe("SignalBus topic matching", () => {
-  it("the trie matches exactly what the reference regex matcher matches", () =>
+  it("the trie matches exactly what the reference regex matcher matches, also after removals", () =>
     fc.assert(
       fc.property(
-        fc.uniqueArray(patternArb, { minLength: 1, maxLength: 25 }),
+        fc.array(patternArb, { minLength: 1, maxLength: 25 }),
         fc.array(topicArb, { maxLength: 25 }),
-        (patterns, topics) => {
-          const trie = new TopicTrie<{ matchMark: number; pattern: string }>()
-          for (const p of patterns) trie.insert(p.split("."), { matchMark: 0, pattern: p })
-          for (const t of topics) {
-            const got = trie
-              .match(t.split("."))
-              .map((v) => v.pattern)
-              .sort()
-            const want = patterns.filter((p) => referenceMatch(p, t)).sort()
-            expect(got).toEqual(want)
+        fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }),
+        (patterns, topics, removeMask) => {
+          const trie = new TopicTrie<{ matchMark: number; trieSlot?: number; i: number }>()
+          const values = patterns.map((_, i) => ({ matchMark: 0, i }))
+          for (let i = 0; i < patterns.length; i++) trie.insert(patterns[i].split("."), values[i])
+          const check = (live: ReadonlyArray<number>) => {
+            for (const t of topics) {
+              const got = trie
+                .match(t.split("."))
+                .map((v) => v.i)
+                .sort((a, b) => a - b)
+              expect(got).toEqual(live.filter((i) => referenceMatch(patterns[i], t)))
+            }
           }
+          check(patterns.map((_, i) => i))
+          patterns.forEach((p, i) => {
+            if (removeMask[i]) expect(trie.remove(p.split("."), values[i])).toBe(true)
+          })
+          check(patterns.map((_, i) => i).filter((i) => !removeMask[i]))
+          expect(trie.size).toBe(patterns.filter((_, i) => !removeMask[i]).length)
         },
       ),
       { numRuns: 300 },

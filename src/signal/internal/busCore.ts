@@ -78,6 +78,7 @@ interface PendingPut {
 
 export abstract class Target implements Marked {
   matchMark = 0
+  trieSlot = -1
   delivered = 0
   dropped = 0
   deadLettered = 0

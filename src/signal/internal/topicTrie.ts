@@ -7,20 +7,23 @@
 export interface Marked {
   /** Scratch field used to de-duplicate a value reached through several `**` expansions in one match. */
   matchMark: number
+  /** Position in its node's value array (maintained by the trie; O(1) removal by swap). */
+  trieSlot?: number
 }
 
 class TrieNode<V extends Marked> {
   children: Map<string, TrieNode<V>> | undefined = undefined
   star: TrieNode<V> | undefined = undefined
   globstar: TrieNode<V> | undefined = undefined
-  values: Set<V> | undefined = undefined
+  // an array, not a Set: matching iterates it on every uncached publish; removal swaps with the last slot
+  values: V[] | undefined = undefined
 
   isEmpty(): boolean {
     return (
       (this.children === undefined || this.children.size === 0) &&
       this.star === undefined &&
       this.globstar === undefined &&
-      (this.values === undefined || this.values.size === 0)
+      (this.values === undefined || this.values.length === 0)
     )
   }
 }
@@ -43,11 +46,11 @@ export class TopicTrie<V extends Marked> {
       }
       node = next
     }
-    node.values ??= new Set()
-    if (!node.values.has(value)) {
-      node.values.add(value)
-      this.size++
-    }
+    // each value is inserted once (callers insert fresh objects), so no duplicate check is needed
+    node.values ??= []
+    value.trieSlot = node.values.length
+    node.values.push(value)
+    this.size++
   }
 
   remove(segments: ReadonlyArray<string>, value: V): boolean {
@@ -58,7 +61,15 @@ export class TopicTrie<V extends Marked> {
       if (node === undefined) return false
       path.push(node)
     }
-    if (node.values === undefined || !node.values.delete(value)) return false
+    const values = node.values
+    const i = value.trieSlot ?? -1
+    if (values === undefined || values[i] !== value) return false
+    const last = values.pop()!
+    if (last !== value) {
+      values[i] = last
+      last.trieSlot = i
+    }
+    value.trieSlot = -1
     this.size--
     for (let i = segments.length; i > 0 && path[i].isEmpty(); i--) {
       const parent = path[i - 1]
@@ -79,9 +90,11 @@ export class TopicTrie<V extends Marked> {
   }
 
   private collect(node: TrieNode<V>, out: V[]): void {
-    if (node.values === undefined) return
+    const values = node.values
+    if (values === undefined) return
     const mark = this.mark
-    for (const v of node.values) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
       if (v.matchMark !== mark) {
         v.matchMark = mark
         out.push(v)
