@@ -94,19 +94,46 @@ const wildcard = () => {
   ).then((expected) => deliveries(patterns, topics, expected).then((rate) => [rate, expected] as const))
 }
 
-type AckMsg = SignalBus.SignalMessage
+/** Counts acks of one broadcast; `arm` starts a new round and returns its completion. */
+const ackCounter = (k: number) => {
+  let acks = 0
+  let done = Deferred.makeUnsafe<void>()
+  return {
+    ack: () => {
+      if (++acks === k) Deferred.doneUnsafe(done, Effect.void)
+    },
+    arm: () => {
+      acks = 0
+      done = Deferred.makeUnsafe<void>()
+      return done
+    },
+  }
+}
 
-/** One signal to `k` subscribed agents; each acknowledges by counting; ms until the last ack. */
+/** Median ms from publishing one signal until all `k` subscribers acknowledged it. */
+const timeBroadcasts = (bus: SignalBus.SignalBus, counter: ReturnType<typeof ackCounter>, reps: number) =>
+  Effect.gen(function* () {
+    const samples: number[] = []
+    for (let r = 0; r < reps; r++) {
+      const done = counter.arm()
+      const t0 = now()
+      yield* bus.publish({ type: "vars.temperature", data: 0.7 })
+      yield* Deferred.await(done)
+      samples.push(now() - t0)
+    }
+    return median(samples)
+  })
+
+/** One signal to `k` subscribed agents; each acknowledges by counting. */
 const broadcastAgents = (k: number, reps: number) =>
   run$(
     Effect.gen(function* () {
       const bus = yield* SignalBus.make()
-      let acks = 0
-      let done = Deferred.makeUnsafe<void>()
-      const Acker = Agent.behavior<number, AckMsg>({
+      const counter = ackCounter(k)
+      const Acker = Agent.behavior<number, SignalBus.SignalMessage>({
         init: () => 0,
         receive: (n) => {
-          if (++acks === k) Deferred.doneUnsafe(done, Effect.void)
+          counter.ack()
           return n + 1
         },
         mailbox: { capacity: 16 },
@@ -115,16 +142,7 @@ const broadcastAgents = (k: number, reps: number) =>
         const ref = yield* Agent.spawn(Acker)
         yield* bus.subscribeAgent(ref, "vars.temperature", SignalBus.asMessage)
       }
-      const samples: number[] = []
-      for (let r = 0; r < reps; r++) {
-        acks = 0
-        done = Deferred.makeUnsafe<void>()
-        const t0 = now()
-        yield* bus.publish({ type: "vars.temperature", data: 0.7 })
-        yield* Deferred.await(done)
-        samples.push(now() - t0)
-      }
-      return median(samples)
+      return yield* timeBroadcasts(bus, counter, reps)
     }).pipe(Effect.provide(AgentSystem.layer())),
   )
 
@@ -133,29 +151,13 @@ const broadcastFibers = (k: number, reps: number) =>
   run$(
     Effect.gen(function* () {
       const bus = yield* SignalBus.make()
-      let acks = 0
-      let done = Deferred.makeUnsafe<void>()
+      const counter = ackCounter(k)
       for (let i = 0; i < k; i++) {
         const sub = yield* bus.subscribe("vars.temperature", { capacity: 16 })
-        yield* Effect.forkChild(
-          Effect.forever(
-            Effect.map(sub.take, () => {
-              if (++acks === k) Deferred.doneUnsafe(done, Effect.void)
-            }),
-          ),
-        )
+        yield* Effect.forkChild(Effect.forever(Effect.map(sub.take, counter.ack)))
       }
       yield* Effect.yieldNow
-      const samples: number[] = []
-      for (let r = 0; r < reps; r++) {
-        acks = 0
-        done = Deferred.makeUnsafe<void>()
-        const t0 = now()
-        yield* bus.publish({ type: "vars.temperature", data: 0.7 })
-        yield* Deferred.await(done)
-        samples.push(now() - t0)
-      }
-      return median(samples)
+      return yield* timeBroadcasts(bus, counter, reps)
     }),
   )
 

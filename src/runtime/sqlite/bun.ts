@@ -14,19 +14,9 @@
  */
 import { Database } from "bun:sqlite"
 import type { SqlDriver, SqlRow, SqlStatement, SqlValue } from "../../signal/SqlDriver.ts"
+import { type OpenOptions, pragmas } from "./pragmas.ts"
 
-/**
- * Open options.
- *
- * @example
- * ```ts
- * open("./events.db", { synchronous: "FULL" })
- * ```
- */
-export interface OpenOptions {
-  /** SQLite `synchronous` pragma. Default `"NORMAL"`. */
-  readonly synchronous?: "OFF" | "NORMAL" | "FULL"
-}
+export type { OpenOptions }
 
 /**
  * Opens `path` (`":memory:"` for a private in-memory database) as a `SqlDriver`.
@@ -38,12 +28,7 @@ export interface OpenOptions {
  */
 export const open = (path: string, options: OpenOptions = {}): SqlDriver => {
   const db = new Database(path, { create: true })
-  db.exec("PRAGMA journal_mode = WAL")
-  db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`)
-  db.exec("PRAGMA busy_timeout = 5000")
-  // fewer, larger checkpoints (each one syncs) and a 64 MiB page cache keep batch appends fast
-  db.exec("PRAGMA wal_autocheckpoint = 10000")
-  db.exec("PRAGMA cache_size = -65536")
+  for (const sql of pragmas(options)) db.exec(sql)
   return {
     exec: (sql) => {
       db.exec(sql)

@@ -1,7 +1,6 @@
 /**
  * `SqlDriver` over `node:sqlite`'s `DatabaseSync`: the SQLite binding built into Deno (2.2+) and Node (22.13+,
- * where it may print an "experimental" warning). Opens (creating if needed) a database file in WAL mode with
- * `synchronous = NORMAL`.
+ * where it may print an "experimental" warning). Opens (creating if needed) a database file with the settings of `pragmas.ts` (WAL, `synchronous = NORMAL`).
  *
  * @example
  * ```ts
@@ -14,19 +13,9 @@
  */
 import { DatabaseSync, type SQLInputValue } from "node:sqlite"
 import type { SqlDriver, SqlRow, SqlStatement } from "../../signal/SqlDriver.ts"
+import { type OpenOptions, pragmas } from "./pragmas.ts"
 
-/**
- * Open options.
- *
- * @example
- * ```ts
- * open("./events.db", { synchronous: "FULL" })
- * ```
- */
-export interface OpenOptions {
-  /** SQLite `synchronous` pragma. Default `"NORMAL"`. */
-  readonly synchronous?: "OFF" | "NORMAL" | "FULL"
-}
+export type { OpenOptions }
 
 /**
  * Opens `path` (`":memory:"` for a private in-memory database) as a `SqlDriver`.
@@ -38,12 +27,7 @@ export interface OpenOptions {
  */
 export const open = (path: string, options: OpenOptions = {}): SqlDriver => {
   const db = new DatabaseSync(path)
-  db.exec("PRAGMA journal_mode = WAL")
-  db.exec(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`)
-  db.exec("PRAGMA busy_timeout = 5000")
-  // fewer, larger checkpoints (each one syncs) and a 64 MiB page cache keep batch appends fast
-  db.exec("PRAGMA wal_autocheckpoint = 10000")
-  db.exec("PRAGMA cache_size = -65536")
+  for (const sql of pragmas(options)) db.exec(sql)
   return {
     exec: (sql) => db.exec(sql),
     prepare: (sql): SqlStatement => {

@@ -23,8 +23,8 @@ export interface DeadLetter {
 
 /** A growable circular buffer (power-of-two array, grows on demand up to the caller's bound). */
 export class Ring<T> {
-  private buf: (T | undefined)[] = new Array(8)
-  private mask = 7
+  private buf: (T | undefined)[] = new Array(32)
+  private mask = 31
   private head = 0
   size = 0
 
