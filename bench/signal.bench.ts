@@ -54,7 +54,7 @@ const exactTopic = () => {
 }
 
 /** 10k subscriptions over `org.<o>.<kind>.<id>` with exact, `*` and `**` patterns; 1,000 distinct topics. */
-const wildcard = () => {
+const wildcardFixture = () => {
   const patterns: string[] = []
   for (let i = 0; i < 10_000; i++) {
     const o = i % 50
@@ -80,6 +80,11 @@ const wildcard = () => {
   for (let j = 0; j < 1000; j++) {
     topics.push(`org.o${j % 50}.${["created", "updated", "deleted", "moved"][j % 4]}.x${j % 20}`)
   }
+  return { patterns, topics }
+}
+
+const wildcard = () => {
+  const { patterns, topics } = wildcardFixture()
   // count the expected deliveries with a throwaway bus of sinks
   return Effect.runPromise(
     Effect.scoped(
@@ -93,6 +98,19 @@ const wildcard = () => {
     ),
   ).then((expected) => deliveries(patterns, topics, expected).then((rate) => [rate, expected] as const))
 }
+
+/** The wildcard fixture routed to 10k synchronous sinks: the cost of matching and routing alone. */
+const wildcardRoute = (patterns: ReadonlyArray<string>, topics: ReadonlyArray<string>) =>
+  run$(
+    Effect.gen(function* () {
+      const bus = yield* SignalBus.make()
+      let delivered = 0
+      for (const p of patterns) yield* bus.subscribeSink(p, () => ++delivered > 0)
+      const t0 = now()
+      for (let j = 0; j < topics.length; j++) yield* bus.publish({ type: topics[j], data: j })
+      return delivered / ((now() - t0) / 1000)
+    }),
+  )
 
 /** Counts acks of one broadcast; `arm` starts a new round and returns its completion. */
 const ackCounter = (k: number) => {
@@ -233,6 +251,14 @@ export const run = async () => {
     peerValue: exactFigure,
   })
 
+  note(
+    "signal: the same wildcard fixture routed to synchronous sinks (matching + routing, every topic uncached)",
+  )
+  const fixture = wildcardFixture()
+  const routes: number[] = []
+  for (let r = 0; r < 5; r++) routes.push(await wildcardRoute(fixture.patterns, fixture.topics))
+  emit({ name: "signal.wildcard_route_per_s", value: median(routes), unit: "deliveries/s" })
+
   note("signal: broadcast to 10,000 subscribed agents, wait for all acks")
   emit({
     name: "signal.broadcast_10k_acks_ms",
@@ -252,7 +278,7 @@ export const run = async () => {
 
   note("event: append, memory store, batches of 100")
   const mem: number[] = []
-  for (let r = 0; r < 5; r++) mem.push(await appendRate(() => EventLog.memory(), 200_000, 100_000))
+  for (let r = 0; r < 5; r++) mem.push(await appendRate(() => EventLog.memory(), 1_000_000, 100_000))
   emit({ name: "event.append_per_s", value: median(mem), unit: "events/s" })
 
   note("event: append, SQLite store (bun:sqlite, WAL, synchronous=NORMAL), batches of 100")
