@@ -36,6 +36,7 @@
  * @module
  */
 import { Context, Effect, Layer, type Scope } from "effect"
+import * as Metrics from "../telemetry/Metrics.ts"
 import * as EventLog from "./EventLog.ts"
 import { makeIdGenerator } from "./internal/ids.ts"
 import { measureJson } from "./internal/json.ts"
@@ -259,11 +260,18 @@ export const make = (options: Options = {}): Effect.Effect<EventStore, never, Sc
     const log = options.log ?? EventLog.memory()
     const maxEvents = retention.maxEvents ?? (log.kind === "memory" ? 100_000 : 10_000_000)
     const clock = yield* Effect.clockWith(Effect.succeed)
-    const { store, shutdown } = makeStore(log, () => clock.currentTimeMillisUnsafe(), defaultSource, {
-      maxEvents,
-      maxAgeMs: retention.maxAgeMs,
-      maxBytes: retention.maxBytes,
-    })
+    const appends = Metrics.bindUnsafe(Metrics.eventAppends, yield* Effect.context<never>())
+    const { store, shutdown } = makeStore(
+      log,
+      () => clock.currentTimeMillisUnsafe(),
+      defaultSource,
+      appends.update,
+      {
+        maxEvents,
+        maxAgeMs: retention.maxAgeMs,
+        maxBytes: retention.maxBytes,
+      },
+    )
     yield* Effect.addFinalizer(() => Effect.sync(shutdown))
     return store
   })
@@ -273,6 +281,7 @@ const makeStore = (
   log: EventLog.EventLog,
   now: () => number,
   defaultSource: string,
+  onAppended: (n: number) => void,
   retention: { maxEvents: number; maxAgeMs: number | undefined; maxBytes: number | undefined },
 ): { readonly store: EventStore; readonly shutdown: () => void } => {
   let closed = false
@@ -398,6 +407,7 @@ const makeStore = (
         }
         if (rows.length === 0) return Effect.succeed([])
         log.append(rows)
+        onAppended(rows.length)
       } catch (e) {
         return Effect.fail(
           new StorageFailure({ operation: "append", detail: e instanceof Error ? e.message : String(e) }),

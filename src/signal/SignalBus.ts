@@ -51,6 +51,7 @@
  */
 import { Cause, type Clock, Context, Effect, Exit, Layer, type Scope } from "effect"
 import type { AgentRef } from "../agent/Agent.ts"
+import * as Metrics from "../telemetry/Metrics.ts"
 import {
   BufferTarget,
   BusCore,
@@ -298,9 +299,23 @@ const isoOk = (time: string): boolean => !Number.isNaN(Date.parse(time))
  * ```
  */
 export const make = (options: Options = {}): Effect.Effect<SignalBus> =>
-  Effect.clockWith((clock) => Effect.sync(() => makeWithClock(options, clock)))
+  Effect.clockWith((clock) =>
+    Effect.map(Effect.context<never>(), (context) =>
+      makeWithClock(
+        options,
+        clock,
+        Metrics.bindUnsafe(Metrics.busDeliveries, context),
+        Metrics.bindUnsafe(Metrics.busDrops, context),
+      ),
+    ),
+  )
 
-const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
+const makeWithClock = (
+  options: Options,
+  clock: Clock.Clock,
+  deliveries: Metrics.Bound<number, unknown>,
+  drops: Metrics.Bound<number, unknown>,
+): SignalBus => {
   const defaultSource = options.source ?? "troupe"
   const now = () => clock.currentTimeMillisUnsafe()
   const core = new BusCore({
@@ -308,6 +323,8 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
     deadLetterCapacity: positiveInt("deadLetterCapacity", options.deadLetterCapacity, 1024, 0),
     deadLetterUnrouted: options.deadLetterUnrouted ?? false,
     now,
+    onDelivered: deliveries.update,
+    onDropped: drops.update,
   })
   const nextId = makeIdGenerator()
 
@@ -465,8 +482,10 @@ const makeWithClock = (options: Options, clock: Clock.Clock): SignalBus => {
           (signal) =>
             Effect.map(Effect.exit(Effect.suspend(() => handler(signal))), (exit) => {
               t.inFlightIndex++
-              if (Exit.isSuccess(exit)) t.delivered++
-              else core.deadLetter(t, signal, "handlerFailed", Cause.pretty(exit.cause))
+              if (Exit.isSuccess(exit)) {
+                t.delivered++
+                core.options.onDelivered(1)
+              } else core.deadLetter(t, signal, "handlerFailed", Cause.pretty(exit.cause))
             }),
           { discard: true },
         )

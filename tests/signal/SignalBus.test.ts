@@ -1,12 +1,14 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Exit, Fiber, type Scope } from "effect"
+import { Effect, Exit, Fiber, Metric, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as Agent from "../../src/agent/Agent.ts"
 import * as AgentSystem from "../../src/agent/AgentSystem.ts"
+import * as EventStore from "../../src/signal/EventStore.ts"
 import { TopicTrie } from "../../src/signal/internal/topicTrie.ts"
 import * as Signal from "../../src/signal/Signal.ts"
 import * as SignalBus from "../../src/signal/SignalBus.ts"
+import * as Metrics from "../../src/telemetry/Metrics.ts"
 
 const run = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>): Promise<A> =>
   Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())))
@@ -444,5 +446,27 @@ describe("SignalBus agents", () => {
         expect(seen).toEqual([0, 1, 2, 3, 4].slice(0, st.delivered))
         expect(st.delivered + st.deadLettered).toBe(5)
       }).pipe(Effect.provide(AgentSystem.layer())),
+    ))
+})
+
+describe("SignalBus telemetry", () => {
+  it("counts deliveries and drops in troupe_bus_* counters, and appends in troupe_event_appends_total", () =>
+    run(
+      Effect.gen(function* () {
+        const bus = yield* SignalBus.make()
+        const sub = yield* bus.subscribe("t", { capacity: 1, overflow: "dropNewest" })
+        yield* bus.subscribeSink("t", () => true)
+        for (let i = 0; i < 3; i++) yield* bus.publish({ type: "t", data: i })
+        yield* sub.take
+        const store = yield* EventStore.make()
+        yield* store.append([
+          { type: "e", data: 1 },
+          { type: "e", data: 2 },
+        ])
+        const deliveries = yield* Metric.value(Metrics.busDeliveries)
+        const drops = yield* Metric.value(Metrics.busDrops)
+        const appends = yield* Metric.value(Metrics.eventAppends)
+        expect([deliveries.count, drops.count, appends.count]).toEqual([4, 2, 2])
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())),
     ))
 })

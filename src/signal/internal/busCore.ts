@@ -124,8 +124,10 @@ export class SinkTarget extends Target {
     } catch (e) {
       detail = `the sink threw: ${String(e)}`
     }
-    if (ok) this.delivered++
-    else this.core.deadLetter(this, signal, "rejected", detail ?? "the sink refused the signal")
+    if (ok) {
+      this.delivered++
+      this.core.options.onDelivered(1)
+    } else this.core.deadLetter(this, signal, "rejected", detail ?? "the sink refused the signal")
     return false
   }
 
@@ -168,10 +170,12 @@ export class BufferTarget extends Target {
     switch (this.policy) {
       case "dropNewest":
         this.dropped++
+        this.core.options.onDropped(1)
         return false
       case "dropOldest":
         ring.shift()
         this.dropped++
+        this.core.options.onDropped(1)
         ring.push(signal)
         return false
       case "fail":
@@ -201,6 +205,7 @@ export class BufferTarget extends Target {
     if (i >= 0) {
       this.pending.splice(i, 1)
       this.dropped++
+      this.core.options.onDropped(1)
     }
   }
 
@@ -214,7 +219,10 @@ export class BufferTarget extends Target {
     const n = Math.min(ring.size, max)
     const out: Signal[] = new Array(n)
     for (let i = 0; i < n; i++) out[i] = ring.shift()
-    if (count) this.delivered += n
+    if (count) {
+      this.delivered += n
+      this.core.options.onDelivered(n)
+    }
     const pending = this.pending
     while (pending.length > 0 && ring.size < this.capacity) {
       const put = pending.shift()!
@@ -293,6 +301,9 @@ export interface CoreOptions {
   readonly deadLetterCapacity: number
   readonly deadLetterUnrouted: boolean
   readonly now: () => number
+  /** Telemetry hooks (the `troupe_bus_deliveries_total` / `troupe_bus_drops_total` counters). */
+  readonly onDelivered: (n: number) => void
+  readonly onDropped: (n: number) => void
 }
 
 const EMPTY: ReadonlyArray<Target> = []
