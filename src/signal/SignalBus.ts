@@ -27,6 +27,8 @@
  *   "handlerFailed", "unsubscribed" while still buffered, and optionally "unrouted") go to a bounded ring
  *   (`deadLetterCapacity`, default 1,024; the oldest is evicted and counted) that `deadLetters` queries.
  * - **Scoped.** Every subscription belongs to the `Scope` it was made in and closes with it.
+ * - **Telemetry.** Deliveries and drops also add to the `troupe_bus_deliveries_total` / `troupe_bus_drops_total`
+ *   counters of the `MetricRegistry` in the context where the bus was made.
  *
  * ## Caveats
  * Signals are shared, not copied: treat them as immutable. A `"suspend"` subscriber that never consumes
