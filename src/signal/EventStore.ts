@@ -585,15 +585,21 @@ const makeStore = (
       let acked = committed ?? -1
       const c = cursorOver(start, options.types, () => isOpen, ++subscriptionIds)
       const ack = (offset: number): Effect.Effect<void, StorageFailure> =>
-        !Number.isInteger(offset) || offset < 0
-          ? Effect.die(new RangeError(`EventStore: ack "offset" must be an integer >= 0, got ${offset}.`))
-          : guarded("ack", () => {
-              // one synchronous section: compare and commit together, never moving backwards
-              if (offset + 1 > acked) {
-                log.commitConsumer(name, offset + 1)
-                acked = offset + 1
-              }
-            })
+        Effect.suspend(() =>
+          !Number.isInteger(offset) || offset < 0 || (!closed && offset >= log.info().nextOffset)
+            ? Effect.die(
+                new RangeError(
+                  `EventStore: ack "offset" must be the offset of an appended event (0 .. next offset - 1), got ${offset}.`,
+                ),
+              )
+            : guarded("ack", () => {
+                // one synchronous section: compare and commit together, never moving backwards
+                if (offset + 1 > acked) {
+                  log.commitConsumer(name, offset + 1)
+                  acked = offset + 1
+                }
+              }),
+        )
       const durable: DurableConsumer = { ...c.sub, name, ack }
       return durable
     })

@@ -244,6 +244,8 @@ export const eventStoreSuite = (name: string, makeLog: () => EventLog.EventLog):
           expect(secondRun).toEqual([2, 3])
           const other = yield* s.consumer("late", { from: "end" })
           expect(yield* other.position).toBe(4)
+          const beyond = yield* Effect.exit(other.ack(4))
+          expect(Exit.isFailure(beyond) && String(beyond.cause)).toContain('ack "offset"')
         }),
       ))
   })
