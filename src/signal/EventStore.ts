@@ -225,6 +225,8 @@ export class Service extends Context.Service<Service, EventStore>()("troupe/Even
 
 const MAX_LIMIT = 100_000
 const MAX_CHAIN = 1000
+const SCAN_PAGE = 256
+const SCAN_PAGES = 16
 
 const checkInt = (name: string, v: number | undefined, min: number): void => {
   if (v !== undefined && (!Number.isInteger(v) || v < min)) {
@@ -481,20 +483,32 @@ const makeStore = (
   ): { readonly sub: EventSubscription; readonly position: () => number } => {
     let cursor = start
     const attempt = (max: number) => {
-      if (!isOpen() || closed)
+      if (!isOpen() || closed) {
         return Effect.fail(new SubscriptionClosed({ subscriptionId: id, pattern: "events" }))
-      for (;;) {
+      }
+      // with a type filter, scan pages of SCAN_PAGE; after SCAN_PAGES pages without a match, yield first
+      for (let pages = 0; pages < SCAN_PAGES; pages++) {
         const info = log.info()
         if (cursor < info.firstOffset) {
           return Effect.fail(new OffsetEvicted({ requested: cursor, oldest: info.firstOffset }))
         }
         if (cursor >= info.nextOffset) return undefined
-        const batch = log.read(cursor, max)
-        if (batch.length === 0) return undefined
-        cursor = batch[batch.length - 1].offset + 1
-        const kept = types === undefined ? batch : batch.filter((e) => types.includes(e.type))
+        if (types === undefined) {
+          const batch = log.read(cursor, max)
+          if (batch.length === 0) return undefined
+          cursor = batch[batch.length - 1].offset + 1
+          return Effect.succeed(batch)
+        }
+        const page = log.read(cursor, Math.max(max, SCAN_PAGE))
+        if (page.length === 0) return undefined
+        const kept: StoredEvent[] = []
+        for (const e of page) {
+          cursor = e.offset + 1
+          if (types.includes(e.type) && kept.push(e) === max) break
+        }
         if (kept.length > 0) return Effect.succeed(kept)
       }
+      return Effect.flatMap(Effect.yieldNow, () => nextBatch(max))
     }
     const nextBatch = (
       max: number,

@@ -170,6 +170,22 @@ export const eventStoreSuite = (name: string, makeLog: () => EventLog.EventLog):
         }),
       ))
 
+    it("a type-filtered subscription skips long runs of other events without losing matches", () =>
+      runTest(
+        Effect.gen(function* () {
+          const s = yield* store()
+          const noise = (n: number) => Array.from({ length: n }, () => ev("noise", 0))
+          yield* s.append([ev("a", 1), ev("a", 2), ev("a", 3)])
+          yield* s.append(noise(5000))
+          yield* s.append([ev("a", 4), ...noise(10), ev("a", 5)])
+          const sub = yield* s.subscribe({ from: "start", types: ["a"] })
+          const got: unknown[] = []
+          while (got.length < 5) got.push((yield* sub.next).data)
+          expect(got).toEqual([1, 2, 3, 4, 5])
+          expect(yield* sub.position).toBe(5015)
+        }),
+      ))
+
     it("subscription started at a random offset during concurrent appends sees every event once, in order", () =>
       fc.assert(
         fc.asyncProperty(
