@@ -7,15 +7,44 @@ import type { Signal } from "../Signal.ts"
 import { parseTopic } from "./topic.ts"
 import { type Marked, TopicTrie } from "./topicTrie.ts"
 
+/**
+ * What a buffered subscription does when its buffer is full (see the SignalBus module docs).
+ *
+ * @example
+ * ```ts
+ * const policy: SignalBus.OverflowPolicy = "dropOldest"
+ * ```
+ */
 export type OverflowPolicy = "suspend" | "dropNewest" | "dropOldest" | "fail"
+
+/**
+ * Why a signal became a dead letter: "overflow" (policy "fail"), "rejected" (a sink or agent mailbox refused),
+ * "handlerFailed", "unsubscribed" (still buffered at close), "unrouted" (no subscription, when enabled).
+ *
+ * @example
+ * ```ts
+ * yield* bus.deadLetters({ reason: "rejected" })
+ * ```
+ */
 export type DeadLetterReason = "overflow" | "rejected" | "handlerFailed" | "unsubscribed" | "unrouted"
 
+/**
+ * A signal a subscriber could not take, with why and when.
+ *
+ * @example
+ * ```ts
+ * const [d] = yield* bus.deadLetters({ limit: 1 })
+ * console.log(d.reason, d.pattern, d.signal.type, d.detail)
+ * ```
+ */
 export interface DeadLetter {
   readonly signal: Signal
   readonly reason: DeadLetterReason
   /** The subscription that could not take it (`-1` for "unrouted"). */
   readonly subscriptionId: number
+  /** The pattern of that subscription (`""` for "unrouted"). */
   readonly pattern: string
+  /** A human-readable explanation (the handler's failure, the sink's exception...). */
   readonly detail: string | undefined
   /** Clock time (ms) when it was dead-lettered. */
   readonly atMs: number
