@@ -216,22 +216,26 @@ export interface SignalBus {
     sink: (signal: Signal) => boolean,
   ) => Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
   /**
-   * Delivers matching signals to an agent as messages (`toMessage(signal)`, e.g. `SignalBus.asMessage`) through
+   * Delivers matching signals to an agent as messages (`toMessage(signal)`, by default `SignalBus.asMessage`,
+   * i.e. `{ _tag: "Signal", signal }`) through
    * `ref.tellUnsafe`: the agent's mailbox bound and overflow policy apply; a refused message is dead-lettered
    * ("rejected"). Ends with the Scope.
    */
-  readonly subscribeAgent: <M>(
-    ref: AgentRef<M>,
-    pattern: string,
-    toMessage: (signal: Signal) => M,
-  ) => Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
+  readonly subscribeAgent: {
+    (ref: AgentRef<SignalMessage>, pattern: string): Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
+    <M>(
+      ref: AgentRef<M>,
+      pattern: string,
+      toMessage: (signal: Signal) => M,
+    ): Effect.Effect<Subscription, InvalidTopic, Scope.Scope>
+  }
   /** Dead letters matching the query. */
   readonly deadLetters: (query?: DeadLetterQuery) => Effect.Effect<ReadonlyArray<DeadLetter>, InvalidTopic>
   readonly stats: Effect.Effect<BusStats>
 }
 
 /**
- * The message an agent receives from `subscribeAgent(ref, pattern, SignalBus.asMessage)`.
+ * The message an agent receives from `subscribeAgent(ref, pattern)` (without a `toMessage`).
  *
  * @example
  * ```ts
@@ -506,8 +510,10 @@ const makeWithClock = (
       ),
     )
 
-  const subscribeAgent = <M>(ref: AgentRef<M>, pattern: string, toMessage: (signal: Signal) => M) =>
-    subscribeSink(pattern, (signal) => ref.tellUnsafe(toMessage(signal)))
+  const subscribeAgent = <M>(ref: AgentRef<M>, pattern: string, toMessage?: (signal: Signal) => M) => {
+    const wrap = toMessage ?? (asMessage as unknown as (signal: Signal) => M)
+    return subscribeSink(pattern, (signal) => ref.tellUnsafe(wrap(signal)))
+  }
 
   const deadLetters = (query: DeadLetterQuery = {}): Effect.Effect<ReadonlyArray<DeadLetter>, InvalidTopic> =>
     Effect.suspend(() => {

@@ -438,7 +438,7 @@ describe("SignalBus agents", () => {
       Effect.gen(function* () {
         const bus = yield* SignalBus.make()
         const ref = yield* Agent.spawn(Collector)
-        const sub = yield* bus.subscribeAgent(ref, "vars.*", SignalBus.asMessage)
+        const sub = yield* bus.subscribeAgent(ref, "vars.*")
         for (let i = 0; i < 5; i++) yield* bus.publish({ type: "vars.temperature", data: i })
         while (ref.mailboxDepth > 0) yield* Effect.yieldNow
         const seen = yield* ref.ask({ _tag: "Seen" })
