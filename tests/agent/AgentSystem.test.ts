@@ -129,3 +129,60 @@ describe("AgentSystem", () => {
     )
   })
 })
+
+describe("AgentSystem metrics", () => {
+  it("counts restarts, drops, asks by outcome and active agents in the telemetry metrics", async () => {
+    const { Metrics } = await import("../../src/index.ts")
+    const delta = await runSystem(
+      Effect.gen(function* () {
+        const read = () =>
+          Effect.gen(function* () {
+            const value = (m: any) => Effect.map(Metrics.bind(m), (b) => b.value() as any)
+            return {
+              restarts: (yield* value(Metrics.agentRestarts)).count,
+              drops: (yield* value(Metrics.agentMailboxDrops)).count,
+              ok: (yield* value(Metrics.agentAsksByOutcome.ok)).count,
+              stopped: (yield* value(Metrics.agentAsksByOutcome.stopped)).count,
+              active: (yield* value(Metrics.agentsActive)).value,
+            }
+          })
+        const before = yield* read()
+        type M =
+          | { readonly _tag: "Boom" }
+          | ({ readonly _tag: "Get" } & Agent.Request<number>)
+          | { readonly _tag: "Park" }
+        const W = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n, msg, ctx) => {
+            if (msg._tag === "Boom") throw new Error("boom")
+            if (msg._tag === "Park") return Effect.as(Effect.never, n)
+            ctx.reply(msg, n)
+            return n
+          },
+          mailbox: { capacity: 1, overflow: "dropping" },
+        })
+        const sup = yield* Supervisor.start({ children: [Supervisor.child("w", W)] })
+        const w = yield* sup.child<M>("w")
+        yield* w.ask({ _tag: "Get" })
+        yield* w.tell({ _tag: "Boom" })
+        yield* settle
+        const parked = yield* Agent.spawn(W)
+        yield* parked.tell({ _tag: "Park" })
+        yield* settle
+        yield* parked.tell({ _tag: "Park" })
+        yield* parked.tell({ _tag: "Park" })
+        yield* parked.stop({ deadlineMs: 0 })
+        yield* Effect.exit(parked.ask({ _tag: "Get" }))
+        const after = yield* read()
+        return {
+          restarts: after.restarts - before.restarts,
+          drops: after.drops - before.drops,
+          ok: after.ok - before.ok,
+          stopped: after.stopped - before.stopped,
+          active: after.active - before.active,
+        }
+      }),
+    )
+    expect(delta).toEqual({ restarts: 1, drops: 1, ok: 1, stopped: 1, active: 2 })
+  })
+})

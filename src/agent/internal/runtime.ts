@@ -12,6 +12,7 @@
  * @internal
  */
 import { Cause, type Context, Effect, Effectable, Exit, type Fiber, Schedule, type Scheduler } from "effect"
+import * as Metrics from "../../telemetry/Metrics.ts"
 import type {
   AgentRef,
   AgentStatus,
@@ -33,6 +34,27 @@ import {
 } from "../AgentError.ts"
 import * as Mailbox from "../Mailbox.ts"
 import { Deque } from "./deque.ts"
+
+/** Kernel metrics, bound once per system so updates are synchronous calls (see telemetry/Metrics). */
+export interface KernelMetrics {
+  readonly drops: Metrics.Bound<number, any>
+  readonly restarts: Metrics.Bound<number, any>
+  readonly asksOk: Metrics.Bound<number, any>
+  readonly asksTimeout: Metrics.Bound<number, any>
+  readonly asksStopped: Metrics.Bound<number, any>
+  readonly asksFull: Metrics.Bound<number, any>
+  readonly active: Metrics.Bound<number, any>
+}
+
+const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => ({
+  drops: Metrics.bindUnsafe(Metrics.agentMailboxDrops, services),
+  restarts: Metrics.bindUnsafe(Metrics.agentRestarts, services),
+  asksOk: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.ok, services),
+  asksTimeout: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.timeout, services),
+  asksStopped: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.stopped, services),
+  asksFull: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.full, services),
+  active: Metrics.bindUnsafe(Metrics.agentsActive, services),
+})
 
 /** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
 const Sched = { Idle: 0, Ready: 1, Running: 2, Async: 3 } as const
@@ -119,6 +141,7 @@ export class SystemRuntime {
   hooks: ReadonlyArray<LifecycleHook> = []
   readonly dispatcher: Scheduler.SchedulerDispatcher
   readonly clock: { currentTimeMillisUnsafe(): number }
+  readonly metrics: KernelMetrics
   root!: SupervisorCore
 
   readonly services: Context.Context<never>
@@ -133,6 +156,7 @@ export class SystemRuntime {
     this.options = options
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
+    this.metrics = bindKernelMetrics(services)
   }
 
   /**
@@ -288,15 +312,18 @@ export class Cell implements AgentRef<any> {
         case "suspend":
           return Offer.Wait
         case "fail":
+          this.sys.metrics.drops.update(1)
           return Offer.Full
         case "dropping":
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, item, "dropped")
           if (item instanceof AskEnvelope) item.complete(Exit.fail(this.mailboxFull()))
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
           if (old instanceof AskEnvelope) old.complete(Exit.fail(this.mailboxFull()))
           break
@@ -366,18 +393,23 @@ export class Cell implements AgentRef<any> {
   /** The body of `ask`: enqueue, let the dispatcher run inline, and wait only if no reply came yet. */
   askNow(msg: unknown, timeoutMs: number): Effect.Effect<any, any> {
     const env = new AskEnvelope(msg)
+    const m = this.sys.metrics
     switch (this.offer(env)) {
       case Offer.Ok:
         if (!this.sys.draining && this.sys.ready.length > 0) this.sys.drain()
-        if (env.done) return env.exit!
+        if (env.done) {
+          ;(env.exit!._tag === "Success" ? m.asksOk : m.asksStopped).update(1)
+          return env.exit!
+        }
         return this.awaitReply(env, timeoutMs, undefined)
       case Offer.Wait:
         return this.awaitReply(env, timeoutMs, this.waitForRoom(env))
       case Offer.Dropped:
-        return env.exit!
       case Offer.Full:
-        return Exit.fail(this.mailboxFull())
+        m.asksFull.update(1)
+        return env.exit ?? Exit.fail(this.mailboxFull())
       default:
+        m.asksStopped.update(1)
         return Exit.fail(this.stoppedError())
     }
   }
@@ -397,10 +429,26 @@ export class Cell implements AgentRef<any> {
       })
     })
     const whole = enqueue === undefined ? reply : Effect.andThen(enqueue, reply)
-    return Effect.timeoutOrElse(whole, {
-      duration: timeoutMs,
-      orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
-    })
+    const m = this.sys.metrics
+    return Effect.onExit(
+      Effect.timeoutOrElse(whole, {
+        duration: timeoutMs,
+        orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
+      }),
+      (exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Success") m.asksOk.update(1)
+          else {
+            const e = Cause.squash(exit.cause) as { _tag?: string }
+            ;(e?._tag === "AskTimeout"
+              ? m.asksTimeout
+              : e?._tag === "MailboxFull"
+                ? m.asksFull
+                : m.asksStopped
+            ).update(1)
+          }
+        }),
+    )
   }
 
   stop(options?: { readonly deadlineMs?: number }): Effect.Effect<void> {
@@ -734,6 +782,7 @@ export class Cell implements AgentRef<any> {
     return Effect.suspend(() => {
       if (this.status === "stopped") return exitVoid
       this.restarts++
+      this.sys.metrics.restarts.update(1)
       this.status = "restarting"
       this.exitReason = undefined
       return this.runInit()
@@ -807,6 +856,7 @@ export class Cell implements AgentRef<any> {
     }
     const hooks = this.sys.hooks
     for (let i = 0; i < hooks.length; i++) hooks[i].onExit?.(this, reason)
+    if (this.parent?.children.get(this.id) === this) this.sys.metrics.active.modify(-1)
     this.parent?.removeChild(this)
   }
 
@@ -1097,6 +1147,7 @@ export class SupervisorCore {
       cell.childKey = key
       this.byKey.set(key, cell)
     }
+    this.sys.metrics.active.modify(1)
     const init = cell.initNow()
     if (init === exitVoid) return Exit.succeed(cell)
     return Effect.matchCauseEffect(init, {
