@@ -240,7 +240,6 @@ export type RestartType = "permanent" | "transient" | "temporary"
 /** The engine object behind an `AgentRef`. */
 export class Cell implements AgentRef<any> {
   readonly id: number
-  readonly label: string
   readonly name: string | undefined
   readonly mailboxOptions: Mailbox.Resolved
   mailbox: Deque<unknown> | undefined = undefined
@@ -288,12 +287,16 @@ export class Cell implements AgentRef<any> {
     this.shutdownMs = shutdownMs
     this.id = sys.nextId++
     this.name = options?.name ?? behavior.name
-    this.label = this.name ?? `agent-${this.id}`
     this.mailboxOptions =
       options?.mailbox !== undefined || behavior.mailbox !== undefined
         ? Mailbox.resolve(options?.mailbox ?? behavior.mailbox, this.label)
         : Mailbox.defaults
     this.ctx = new AgentCtx(this, 0)
+  }
+
+  /** The name, or `agent-<id>` (computed on demand: an anonymous agent stores no string). */
+  get label(): string {
+    return this.name ?? `agent-${this.id}`
   }
 
   get mailboxDepth(): number {
