@@ -165,7 +165,10 @@ export class SystemRuntime {
    */
   schedule(cell: Cell): void {
     cell.sched = Sched.Ready
-    this.ready.push(cell)
+    if (!cell.queued) {
+      cell.queued = true
+      this.ready.push(cell)
+    }
     if (!this.draining) this.scheduleDrain()
   }
 
@@ -180,6 +183,9 @@ export class SystemRuntime {
           return
         }
         const cell = this.ready.shift()!
+        cell.queued = false
+        // a cell that crashed, stopped or went async while queued has nothing to run here
+        if (cell.sched !== Sched.Ready) continue
         budget -= cell.runSlice(batch)
       }
     } finally {
@@ -247,6 +253,8 @@ export class Cell implements AgentRef<any> {
   state: unknown = undefined
   status: AgentStatus = "starting"
   sched: Sched = Sched.Idle
+  /** Whether the cell sits in the run queue (at most once). */
+  queued = false
   gen = 0
   restarts = 0
   dropped = 0
