@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Agent, AgentSystem, DynamicSupervisor, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, settle } from "./support.ts"
@@ -127,5 +127,108 @@ describe("AgentSystem", () => {
     expect(() => Effect.runSync(Effect.scoped(Layer.build(AgentSystem.layer({ batchSize: 0 }))))).toThrow(
       '"batchSize" must be an integer >= 1',
     )
+  })
+})
+
+describe("AgentSystem metrics", () => {
+  it("counts restarts, drops, asks by outcome and active agents in the telemetry metrics", async () => {
+    const { Metrics } = await import("../../src/index.ts")
+    const delta = await runSystem(
+      Effect.gen(function* () {
+        const read = () =>
+          Effect.gen(function* () {
+            const value = (m: any) => Effect.map(Metrics.bind(m), (b) => b.value() as any)
+            return {
+              restarts: (yield* value(Metrics.agentRestarts)).count,
+              drops: (yield* value(Metrics.agentMailboxDrops)).count,
+              ok: (yield* value(Metrics.agentAsksByOutcome.ok)).count,
+              stopped: (yield* value(Metrics.agentAsksByOutcome.stopped)).count,
+              active: (yield* value(Metrics.agentsActive)).value,
+            }
+          })
+        const before = yield* read()
+        type M =
+          | { readonly _tag: "Boom" }
+          | ({ readonly _tag: "Get" } & Agent.Request<number>)
+          | { readonly _tag: "Park" }
+        const W = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n, msg, ctx) => {
+            if (msg._tag === "Boom") throw new Error("boom")
+            if (msg._tag === "Park") return Effect.as(Effect.never, n)
+            ctx.reply(msg, n)
+            return n
+          },
+          mailbox: { capacity: 1, overflow: "dropping" },
+        })
+        const sup = yield* Supervisor.start({ children: [Supervisor.child("w", W)] })
+        const w = yield* sup.child<M>("w")
+        yield* w.ask({ _tag: "Get" })
+        yield* w.tell({ _tag: "Boom" })
+        yield* settle
+        const parked = yield* Agent.spawn(W)
+        yield* parked.tell({ _tag: "Park" })
+        yield* settle
+        yield* parked.tell({ _tag: "Park" })
+        yield* parked.tell({ _tag: "Park" })
+        yield* parked.stop({ deadlineMs: 0 })
+        yield* Effect.exit(parked.ask({ _tag: "Get" }))
+        const after = yield* read()
+        return {
+          restarts: after.restarts - before.restarts,
+          drops: after.drops - before.drops,
+          ok: after.ok - before.ok,
+          stopped: after.stopped - before.stopped,
+          active: after.active - before.active,
+        }
+      }),
+    )
+    expect(delta).toEqual({ restarts: 1, drops: 1, ok: 1, stopped: 1, active: 2 })
+  })
+})
+
+describe("AgentSystem close during a restart", () => {
+  it("finishes closing while a supervisor is in the middle of a one-for-all restart", async () => {
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const system = yield* Scope.provide(AgentSystem.make({ defaultShutdownMs: 100 }), scope)
+        type M = { readonly _tag: "Boom" }
+        const Crasher = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: () => {
+            throw new Error("boom")
+          },
+        })
+        const SlowStop = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n) => n,
+          terminate: () => Effect.sleep(80),
+        })
+        const sup = yield* Effect.provideService(
+          // the supervisor's own deadline (10 ms) is shorter than the restart it is doing (80 ms)
+          Supervisor.start(
+            {
+              strategy: "oneForAll",
+              children: [Supervisor.child("slow", SlowStop), Supervisor.child("crasher", Crasher)],
+            },
+            { shutdownMs: 10 },
+          ),
+          AgentSystem.AgentSystem,
+          system,
+        )
+        const crasher = yield* sup.child<M>("crasher")
+        yield* crasher.tell({ _tag: "Boom" })
+        yield* settle // the supervisor is now stopping "slow" (its terminate sleeps 80 ms)
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        for (let i = 0; i < 10; i++) {
+          yield* settle
+          yield* adjust(50)
+        }
+        yield* Fiber.join(closing)
+        return system.stats()
+      }).pipe(Effect.provide(TestClock.layer())),
+    )
+    expect(result).toMatchObject({ agents: 0, fibers: 0 })
   })
 })

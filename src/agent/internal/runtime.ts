@@ -12,6 +12,7 @@
  * @internal
  */
 import { Cause, type Context, Effect, Effectable, Exit, type Fiber, Schedule, type Scheduler } from "effect"
+import * as Metrics from "../../telemetry/Metrics.ts"
 import type {
   AgentRef,
   AgentStatus,
@@ -33,6 +34,27 @@ import {
 } from "../AgentError.ts"
 import * as Mailbox from "../Mailbox.ts"
 import { Deque } from "./deque.ts"
+
+/** Kernel metrics, bound once per system so updates are synchronous calls (see telemetry/Metrics). */
+export interface KernelMetrics {
+  readonly drops: Metrics.Bound<number, any>
+  readonly restarts: Metrics.Bound<number, any>
+  readonly asksOk: Metrics.Bound<number, any>
+  readonly asksTimeout: Metrics.Bound<number, any>
+  readonly asksStopped: Metrics.Bound<number, any>
+  readonly asksFull: Metrics.Bound<number, any>
+  readonly active: Metrics.Bound<number, any>
+}
+
+const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => ({
+  drops: Metrics.bindUnsafe(Metrics.agentMailboxDrops, services),
+  restarts: Metrics.bindUnsafe(Metrics.agentRestarts, services),
+  asksOk: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.ok, services),
+  asksTimeout: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.timeout, services),
+  asksStopped: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.stopped, services),
+  asksFull: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.full, services),
+  active: Metrics.bindUnsafe(Metrics.agentsActive, services),
+})
 
 /** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
 const Sched = { Idle: 0, Ready: 1, Running: 2, Async: 3 } as const
@@ -119,6 +141,7 @@ export class SystemRuntime {
   hooks: ReadonlyArray<LifecycleHook> = []
   readonly dispatcher: Scheduler.SchedulerDispatcher
   readonly clock: { currentTimeMillisUnsafe(): number }
+  readonly metrics: KernelMetrics
   root!: SupervisorCore
 
   readonly services: Context.Context<never>
@@ -133,6 +156,7 @@ export class SystemRuntime {
     this.options = options
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
+    this.metrics = bindKernelMetrics(services)
   }
 
   /**
@@ -141,7 +165,10 @@ export class SystemRuntime {
    */
   schedule(cell: Cell): void {
     cell.sched = Sched.Ready
-    this.ready.push(cell)
+    if (!cell.queued) {
+      cell.queued = true
+      this.ready.push(cell)
+    }
     if (!this.draining) this.scheduleDrain()
   }
 
@@ -156,6 +183,9 @@ export class SystemRuntime {
           return
         }
         const cell = this.ready.shift()!
+        cell.queued = false
+        // a cell that crashed, stopped or went async while queued has nothing to run here
+        if (cell.sched !== Sched.Ready) continue
         budget -= cell.runSlice(batch)
       }
     } finally {
@@ -216,7 +246,6 @@ export type RestartType = "permanent" | "transient" | "temporary"
 /** The engine object behind an `AgentRef`. */
 export class Cell implements AgentRef<any> {
   readonly id: number
-  readonly label: string
   readonly name: string | undefined
   readonly mailboxOptions: Mailbox.Resolved
   mailbox: Deque<unknown> | undefined = undefined
@@ -224,6 +253,8 @@ export class Cell implements AgentRef<any> {
   state: unknown = undefined
   status: AgentStatus = "starting"
   sched: Sched = Sched.Idle
+  /** Whether the cell sits in the run queue (at most once). */
+  queued = false
   gen = 0
   restarts = 0
   dropped = 0
@@ -240,6 +271,8 @@ export class Cell implements AgentRef<any> {
   sup: SupervisorCore | undefined = undefined
   /** The child spec id under a static supervisor. */
   childKey: string | undefined = undefined
+  /** Callers waiting for a shutdown under way. */
+  shutdownListeners: Array<() => void> | undefined = undefined
 
   readonly sys: SystemRuntime
   readonly behavior: Behavior<any, any, any, any>
@@ -264,12 +297,16 @@ export class Cell implements AgentRef<any> {
     this.shutdownMs = shutdownMs
     this.id = sys.nextId++
     this.name = options?.name ?? behavior.name
-    this.label = this.name ?? `agent-${this.id}`
     this.mailboxOptions =
       options?.mailbox !== undefined || behavior.mailbox !== undefined
         ? Mailbox.resolve(options?.mailbox ?? behavior.mailbox, this.label)
         : Mailbox.defaults
     this.ctx = new AgentCtx(this, 0)
+  }
+
+  /** The name, or `agent-<id>` (computed on demand: an anonymous agent stores no string). */
+  get label(): string {
+    return this.name ?? `agent-${this.id}`
   }
 
   get mailboxDepth(): number {
@@ -288,15 +325,18 @@ export class Cell implements AgentRef<any> {
         case "suspend":
           return Offer.Wait
         case "fail":
+          this.sys.metrics.drops.update(1)
           return Offer.Full
         case "dropping":
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, item, "dropped")
           if (item instanceof AskEnvelope) item.complete(Exit.fail(this.mailboxFull()))
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
           if (old instanceof AskEnvelope) old.complete(Exit.fail(this.mailboxFull()))
           break
@@ -366,18 +406,23 @@ export class Cell implements AgentRef<any> {
   /** The body of `ask`: enqueue, let the dispatcher run inline, and wait only if no reply came yet. */
   askNow(msg: unknown, timeoutMs: number): Effect.Effect<any, any> {
     const env = new AskEnvelope(msg)
+    const m = this.sys.metrics
     switch (this.offer(env)) {
       case Offer.Ok:
         if (!this.sys.draining && this.sys.ready.length > 0) this.sys.drain()
-        if (env.done) return env.exit!
+        if (env.done) {
+          ;(env.exit!._tag === "Success" ? m.asksOk : m.asksStopped).update(1)
+          return env.exit!
+        }
         return this.awaitReply(env, timeoutMs, undefined)
       case Offer.Wait:
         return this.awaitReply(env, timeoutMs, this.waitForRoom(env))
       case Offer.Dropped:
-        return env.exit!
       case Offer.Full:
-        return Exit.fail(this.mailboxFull())
+        m.asksFull.update(1)
+        return env.exit ?? Exit.fail(this.mailboxFull())
       default:
+        m.asksStopped.update(1)
         return Exit.fail(this.stoppedError())
     }
   }
@@ -397,10 +442,26 @@ export class Cell implements AgentRef<any> {
       })
     })
     const whole = enqueue === undefined ? reply : Effect.andThen(enqueue, reply)
-    return Effect.timeoutOrElse(whole, {
-      duration: timeoutMs,
-      orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
-    })
+    const m = this.sys.metrics
+    return Effect.onExit(
+      Effect.timeoutOrElse(whole, {
+        duration: timeoutMs,
+        orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
+      }),
+      (exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Success") m.asksOk.update(1)
+          else {
+            const e = Cause.squash(exit.cause) as { _tag?: string }
+            ;(e?._tag === "AskTimeout"
+              ? m.asksTimeout
+              : e?._tag === "MailboxFull"
+                ? m.asksFull
+                : m.asksStopped
+            ).update(1)
+          }
+        }),
+    )
   }
 
   stop(options?: { readonly deadlineMs?: number }): Effect.Effect<void> {
@@ -679,7 +740,7 @@ export class Cell implements AgentRef<any> {
    * Ends the current incarnation: cancels its timers and watches, fails its pending replies, clears the
    * mailbox (dead letters) and lets suspended senders in for the next incarnation.
    */
-  endIncarnation(deadReason: Mailbox.DeadLetter["reason"]): void {
+  endIncarnation(deadReason: Mailbox.DeadLetter["reason"], admitWaiters = true): void {
     this.gen++
     this.ctx = new AgentCtx(this, this.gen)
     const current = this.current
@@ -724,7 +785,7 @@ export class Cell implements AgentRef<any> {
       }
     }
     const waiters = this.waiters
-    if (waiters !== undefined && mb !== undefined) {
+    if (admitWaiters && waiters !== undefined && mb !== undefined) {
       while (waiters.length > 0 && mb.length < this.mailboxOptions.capacity) this.admitWaiter(mb, waiters)
     }
   }
@@ -734,6 +795,7 @@ export class Cell implements AgentRef<any> {
     return Effect.suspend(() => {
       if (this.status === "stopped") return exitVoid
       this.restarts++
+      this.sys.metrics.restarts.update(1)
       this.status = "restarting"
       this.exitReason = undefined
       return this.runInit()
@@ -748,7 +810,17 @@ export class Cell implements AgentRef<any> {
     return Effect.suspend((): Effect.Effect<void> => {
       const status = this.status
       if (status === "stopped") return exitVoid
-      if (status === "stopping") return this.awaitExit().pipe(Effect.asVoid)
+      if (status === "stopping") {
+        // another shutdown is under way: wait for it, then end for good if this one is final
+        return Effect.andThen(
+          Effect.callback<void>((resume) => {
+            ;(this.shutdownListeners ??= []).push(() => resume(exitVoid))
+          }),
+          Effect.sync(() => {
+            if (final) this.finalize(reason)
+          }),
+        )
+      }
       const wasLive = status === "running" || status === "starting"
       this.status = "stopping"
       const worker = this.worker
@@ -769,17 +841,24 @@ export class Cell implements AgentRef<any> {
         wasLive && terminate !== undefined
           ? Effect.suspend(() => this.runTerminate(terminate, this.state, reason))
           : exitVoid
-      return Effect.andThen(
-        Effect.andThen(Effect.andThen(waitWorker, stopChildren), runTerminate),
-        Effect.sync(() => {
-          this.worker = undefined
-          this.sched = Sched.Idle
-          if (final) this.finalize(reason)
-          else {
-            this.status = "restarting"
-            this.endIncarnation("stopped")
-          }
-        }),
+      // Uninterruptible: every wait inside is bounded by a deadline, and a shutdown cut in the middle
+      // would leave the agent "stopping" for ever.
+      return Effect.uninterruptible(
+        Effect.andThen(
+          Effect.andThen(Effect.andThen(waitWorker, stopChildren), runTerminate),
+          Effect.sync(() => {
+            this.worker = undefined
+            this.sched = Sched.Idle
+            if (final) this.finalize(reason)
+            else {
+              this.status = "restarting"
+              this.endIncarnation("stopped")
+            }
+            const listeners = this.shutdownListeners
+            this.shutdownListeners = undefined
+            if (listeners !== undefined) for (const l of listeners) l()
+          }),
+        ),
       )
     })
   }
@@ -789,7 +868,7 @@ export class Cell implements AgentRef<any> {
     if (this.status === "stopped") return
     this.status = "stopped"
     this.exitReason = reason
-    this.endIncarnation("stopped")
+    this.endIncarnation("stopped", false)
     const waiters = this.waiters
     if (waiters !== undefined) {
       this.waiters = undefined
@@ -807,6 +886,7 @@ export class Cell implements AgentRef<any> {
     }
     const hooks = this.sys.hooks
     for (let i = 0; i < hooks.length; i++) hooks[i].onExit?.(this, reason)
+    if (this.parent?.children.get(this.id) === this) this.sys.metrics.active.modify(-1)
     this.parent?.removeChild(this)
   }
 
@@ -1097,6 +1177,7 @@ export class SupervisorCore {
       cell.childKey = key
       this.byKey.set(key, cell)
     }
+    this.sys.metrics.active.modify(1)
     const init = cell.initNow()
     if (init === exitVoid) return Exit.succeed(cell)
     return Effect.matchCauseEffect(init, {
