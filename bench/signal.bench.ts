@@ -12,7 +12,7 @@ import { open } from "../src/runtime/sqlite/bun.ts"
 import * as EventLog from "../src/signal/EventLog.ts"
 import * as EventStore from "../src/signal/EventStore.ts"
 import * as SignalBus from "../src/signal/SignalBus.ts"
-import { emit, heapUsed, median, note, now } from "./harness.ts"
+import { emit, gc, heapUsed, median, note, now } from "./harness.ts"
 
 const OTP_PUBSUB_DELIVERIES_PER_S = 2_269_195
 const OTP_BROADCAST_10K_ACKS_MS = 5.798
@@ -39,6 +39,7 @@ const deliveries = (patterns: ReadonlyArray<string>, topics: ReadonlyArray<strin
         )
       }
       yield* Effect.yieldNow
+      gc()
       const t0 = now()
       for (let j = 0; j < topics.length; j++) yield* bus.publish({ type: topics[j], data: j })
       yield* Deferred.await(done)
@@ -144,6 +145,7 @@ const timeBroadcasts = (bus: SignalBus.SignalBus, counter: ReturnType<typeof ack
       yield* Deferred.await(done)
       if (r >= 0) samples.push(now() - t0)
     }
+    if (process.env.SIGNAL_BENCH_SAMPLES) note(`samples: ${samples.map((x) => x.toFixed(2)).join(" ")}`)
     return median(samples)
   })
 
@@ -224,7 +226,8 @@ const retainedBytes = () =>
 export const run = async () => {
   note("signal: exact-topic deliveries (1 publisher, 1,000 subscriber fibers, 1,000 publishes)")
   const exact: number[] = []
-  for (let r = 0; r < 5; r++) exact.push(await exactTopic())
+  await exactTopic() // warm-up
+  for (let r = 0; r < 7; r++) exact.push(await exactTopic())
   const exactFigure = median(exact)
   emit({
     name: "signal.deliveries_per_s",
@@ -237,7 +240,8 @@ export const run = async () => {
   note("signal: wildcard deliveries (10k mixed subscriptions, 1,000 distinct topics)")
   const wild: number[] = []
   let wildDeliveries = 0
-  for (let r = 0; r < 3; r++) {
+  await wildcard() // warm-up
+  for (let r = 0; r < 5; r++) {
     const [rate, n] = await wildcard()
     wild.push(rate)
     wildDeliveries = n
@@ -262,7 +266,7 @@ export const run = async () => {
   note("signal: broadcast to 10,000 subscribed agents, wait for all acks")
   emit({
     name: "signal.broadcast_10k_acks_ms",
-    value: await broadcastAgents(10_000, 15),
+    value: await broadcastAgents(10_000, 31),
     unit: "ms",
     peer: "otp.broadcast_fanout",
     peerValue: OTP_BROADCAST_10K_ACKS_MS,
@@ -270,7 +274,7 @@ export const run = async () => {
   note("signal: broadcast to 10,000 subscriber fibers (take), wait for all acks")
   emit({
     name: "signal.broadcast_10k_acks_fibers_ms",
-    value: await broadcastFibers(10_000, 15),
+    value: await broadcastFibers(10_000, 31),
     unit: "ms",
     peer: "otp.broadcast_fanout",
     peerValue: OTP_BROADCAST_10K_ACKS_MS,

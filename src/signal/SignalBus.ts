@@ -247,15 +247,22 @@ export interface SignalMessage {
   readonly signal: Signal
 }
 
+// the last message made: a signal fanned out to many agents is wrapped once, not once per agent
+let lastMessage: SignalMessage = { _tag: "Signal", signal: undefined as unknown as Signal }
+
 /**
- * Wraps a signal as a `SignalMessage`.
+ * Wraps a signal as a `SignalMessage`. Messages are immutable, so consecutive calls with the same signal (one
+ * publish fanned out to many agents) return the same message object.
  *
  * @example
  * ```ts
  * yield* bus.subscribeAgent(ref, "orders.**", SignalBus.asMessage)
  * ```
  */
-export const asMessage = (signal: Signal): SignalMessage => ({ _tag: "Signal", signal })
+export const asMessage = (signal: Signal): SignalMessage => {
+  if (lastMessage.signal !== signal) lastMessage = { _tag: "Signal", signal }
+  return lastMessage
+}
 
 /**
  * The bus as a service.
