@@ -325,8 +325,9 @@ class Core {
     if (!failed && !slow) return
     this.window.counts(now, this.counts)
     const c = this.counts
-    if (c.calls >= this.o.minimumCalls && this.tripped(c.calls, c.failures, c.slow))
-      this.transition(OPEN, now)
+    if (c.calls >= this.o.minimumCalls && this.tripped(c.calls, c.failures, c.slow)) {
+      this.transition(OPEN, timed ? now : this.now())
+    }
   }
 
   private tripped(calls: number, failures: number, slow: number): boolean {
