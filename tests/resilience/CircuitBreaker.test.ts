@@ -18,7 +18,11 @@ describe("CircuitBreaker", () => {
   it("opens when the failure rate over the count window reaches the threshold after minimumCalls", async () => {
     await runTest(
       Effect.gen(function* () {
-        const b = yield* CircuitBreaker.make({ window: { type: "count", size: 10 }, minimumCalls: 4, failureRateThreshold: 0.5 })
+        const b = yield* CircuitBreaker.make({
+          window: { type: "count", size: 10 },
+          minimumCalls: 4,
+          failureRateThreshold: 0.5,
+        })
         yield* b.run(ok)
         yield* Effect.ignore(b.run(boom))
         yield* b.run(ok)
@@ -34,7 +38,11 @@ describe("CircuitBreaker", () => {
   it("forgets outcomes that slide out of the count window", async () => {
     await runTest(
       Effect.gen(function* () {
-        const b = yield* CircuitBreaker.make({ window: { type: "count", size: 4 }, minimumCalls: 4, failureRateThreshold: 0.75 })
+        const b = yield* CircuitBreaker.make({
+          window: { type: "count", size: 4 },
+          minimumCalls: 4,
+          failureRateThreshold: 0.75,
+        })
         yield* trip(b, 2)
         for (let i = 0; i < 4; i++) yield* b.run(ok)
         yield* trip(b, 2)
@@ -65,7 +73,11 @@ describe("CircuitBreaker", () => {
   it("opens on the slow-call rate", async () => {
     await runTest(
       Effect.gen(function* () {
-        const b = yield* CircuitBreaker.make({ minimumCalls: 2, slowCallDurationMs: 100, slowCallRateThreshold: 1 })
+        const b = yield* CircuitBreaker.make({
+          minimumCalls: 2,
+          slowCallDurationMs: 100,
+          slowCallRateThreshold: 1,
+        })
         for (let i = 0; i < 2; i++) {
           const f = yield* Effect.forkChild(b.run(Effect.sleep(150)))
           yield* TestClock.adjust(150)
@@ -111,7 +123,12 @@ describe("CircuitBreaker", () => {
   it("re-opens from half-open with a backed-off open duration, capped", async () => {
     await runTest(
       Effect.gen(function* () {
-        const b = yield* CircuitBreaker.make({ minimumCalls: 1, openDurationMs: 100, backoffFactor: 3, maxOpenDurationMs: 500 })
+        const b = yield* CircuitBreaker.make({
+          minimumCalls: 1,
+          openDurationMs: 100,
+          backoffFactor: 3,
+          maxOpenDurationMs: 500,
+        })
         yield* trip(b, 1)
         const waits: number[] = []
         for (let i = 0; i < 4; i++) {
@@ -132,47 +149,59 @@ describe("CircuitBreaker", () => {
 
   it("admits exactly halfOpenMaxCalls concurrent probes (fc.scheduler)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.scheduler(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 12 }), async (s, max, callers) => {
-        const result = runTest(
-          Effect.gen(function* () {
-            const b = yield* CircuitBreaker.make({ minimumCalls: 1, openDurationMs: 10, halfOpenMaxCalls: max })
-            yield* trip(b, 1)
-            yield* TestClock.adjust(10)
-            const gate = yield* Deferred.make<void>()
-            let inFlight = 0
-            let peak = 0
-            let admitted = 0
-            let refused = 0
-            // The probes are released only when every caller has tried.
-            const tried = Effect.suspend(() =>
-              admitted + refused === callers ? Deferred.succeed(gate, undefined) : Effect.void,
-            )
-            const probe = Effect.gen(function* () {
-              admitted++
-              peak = Math.max(peak, ++inFlight)
-              yield* tried
-              yield* Deferred.await(gate)
-              inFlight--
-            })
-            const call = (i: number) =>
-              Effect.gen(function* () {
-                yield* Effect.promise(() => s.schedule(Promise.resolve(i)))
-                const r = yield* Effect.result(b.run(probe))
-                if (r._tag === "Failure") {
-                  refused++
-                  yield* tried
-                }
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (s, max, callers) => {
+          const result = runTest(
+            Effect.gen(function* () {
+              const b = yield* CircuitBreaker.make({
+                minimumCalls: 1,
+                openDurationMs: 10,
+                halfOpenMaxCalls: max,
               })
-            yield* Effect.all(Array.from({ length: callers }, (_, i) => call(i)), { concurrency: "unbounded" })
-            return { admitted, refused, peak, state: yield* b.state }
-          }),
-        )
-        const r = await s.waitFor(result)
-        expect(r.admitted).toBe(Math.min(max, callers))
-        expect(r.peak).toBeLessThanOrEqual(max)
-        expect(r.refused).toBe(callers - r.admitted)
-        expect(r.state).toBe(callers >= max ? "closed" : "half-open")
-      }),
+              yield* trip(b, 1)
+              yield* TestClock.adjust(10)
+              const gate = yield* Deferred.make<void>()
+              let inFlight = 0
+              let peak = 0
+              let admitted = 0
+              let refused = 0
+              // The probes are released only when every caller has tried.
+              const tried = Effect.suspend(() =>
+                admitted + refused === callers ? Deferred.succeed(gate, undefined) : Effect.void,
+              )
+              const probe = Effect.gen(function* () {
+                admitted++
+                peak = Math.max(peak, ++inFlight)
+                yield* tried
+                yield* Deferred.await(gate)
+                inFlight--
+              })
+              const call = (i: number) =>
+                Effect.gen(function* () {
+                  yield* Effect.promise(() => s.schedule(Promise.resolve(i)))
+                  const r = yield* Effect.result(b.run(probe))
+                  if (r._tag === "Failure") {
+                    refused++
+                    yield* tried
+                  }
+                })
+              yield* Effect.all(
+                Array.from({ length: callers }, (_, i) => call(i)),
+                { concurrency: "unbounded" },
+              )
+              return { admitted, refused, peak, state: yield* b.state }
+            }),
+          )
+          const r = await s.waitFor(result)
+          expect(r.admitted).toBe(Math.min(max, callers))
+          expect(r.peak).toBeLessThanOrEqual(max)
+          expect(r.refused).toBe(callers - r.admitted)
+          expect(r.state).toBe(callers >= max ? "closed" : "half-open")
+        },
+      ),
       { numRuns: 40 },
     )
   })

@@ -25,7 +25,8 @@ const limitArb: fc.Arbitrary<ModelLimit> = fc
     burst: algorithm === "token-bucket" || algorithm === "gcra" ? limit + extra : limit,
   }))
 
-const capacity = (l: ModelLimit) => (l.algorithm === "token-bucket" || l.algorithm === "gcra" ? l.burst : l.limit)
+const capacity = (l: ModelLimit) =>
+  l.algorithm === "token-bucket" || l.algorithm === "gcra" ? l.burst : l.limit
 
 describe("RateLimiter", () => {
   it("reports remaining, resetAfterMs and retryAfterMs as the pure model does, for random histories", async () => {
@@ -108,10 +109,14 @@ describe("RateLimiter", () => {
             const admitted = log.filter((e) => e.key === key && e.d.allowed)
             for (const a of admitted) {
               const inWindow = admitted.filter((b) =>
-                algorithm === "fixed-window" ? Math.floor(b.t / 10) === Math.floor(a.t / 10) : b.t >= a.t && b.t < a.t + 10,
+                algorithm === "fixed-window"
+                  ? Math.floor(b.t / 10) === Math.floor(a.t / 10)
+                  : b.t >= a.t && b.t < a.t + 10,
               )
               const used = inWindow.reduce((n, b) => n + b.cost, 0)
-              expect(used).toBeLessThanOrEqual(algorithm === "token-bucket" || algorithm === "gcra" ? 3 + 3 : 3)
+              expect(used).toBeLessThanOrEqual(
+                algorithm === "token-bucket" || algorithm === "gcra" ? 3 + 3 : 3,
+              )
             }
           }
         },
@@ -168,7 +173,12 @@ describe("RateLimiter", () => {
   it("consume fails with RateLimited carrying retryAfterMs, and Retry-style waits then succeed", async () => {
     await runTest(
       Effect.gen(function* () {
-        const limiter = yield* RateLimiter.make({ name: "api", algorithm: "fixed-window", limit: 2, windowMs: 1000 })
+        const limiter = yield* RateLimiter.make({
+          name: "api",
+          algorithm: "fixed-window",
+          limit: 2,
+          windowMs: 1000,
+        })
         yield* limiter.consume("u")
         yield* TestClock.adjust(250)
         yield* limiter.consume("u")
@@ -202,7 +212,12 @@ describe("RateLimiter", () => {
         const limiter = yield* RateLimiter.make({ algorithm: "gcra", limit: 2, windowMs: 100 })
         expect(limiter.checkUnsafe!("k").allowed).toBe(true)
         expect(limiter.checkUnsafe!("k").allowed).toBe(true)
-        expect(limiter.checkUnsafe!("k")).toEqual({ allowed: false, remaining: 0, resetAfterMs: 100, retryAfterMs: 50 })
+        expect(limiter.checkUnsafe!("k")).toEqual({
+          allowed: false,
+          remaining: 0,
+          resetAfterMs: 100,
+          retryAfterMs: 50,
+        })
         yield* TestClock.adjust(50)
         expect(limiter.checkUnsafe!("k").allowed).toBe(true)
       }),
@@ -248,10 +263,23 @@ describe("RateLimiter", () => {
       ["zero window", { limit: 5, windowMs: 0 }, '"windowMs"'],
       ["negative window", { limit: 5, windowMs: -1 }, '"windowMs"'],
       ["zero burst", { limit: 5, windowMs: 10, burst: 0 }, '"burst"'],
-      ["burst on a window algorithm", { algorithm: "fixed-window", limit: 5, windowMs: 10, burst: 9 }, '"burst"'],
+      [
+        "burst on a window algorithm",
+        { algorithm: "fixed-window", limit: 5, windowMs: 10, burst: 9 },
+        '"burst"',
+      ],
       ["unknown algorithm", { algorithm: "leaky" as any, limit: 5, windowMs: 10 }, '"algorithm"'],
       ["empty limits", { limits: [] }, '"limits"'],
-      ["bad nested limit", { limits: [{ limit: 5, windowMs: 10 }, { limit: 0, windowMs: 10 }] }, '"limits[1].limit"'],
+      [
+        "bad nested limit",
+        {
+          limits: [
+            { limit: 5, windowMs: 10 },
+            { limit: 0, windowMs: 10 },
+          ],
+        },
+        '"limits[1].limit"',
+      ],
       ["zero maxKeys", { limit: 5, windowMs: 10, maxKeys: 0 }, '"maxKeys"'],
     ]
     for (const [name, options, option] of cases) {
@@ -260,10 +288,12 @@ describe("RateLimiter", () => {
       })
     }
 
-    it("dies naming \"cost\" when a cost exceeds the capacity or is negative", async () => {
+    it('dies naming "cost" when a cost exceeds the capacity or is negative', async () => {
       for (const cost of [6, -1, 0.5]) {
         const exit = await runTest(
-          Effect.exit(Effect.flatMap(RateLimiter.make({ limit: 5, windowMs: 10 }), (l) => l.check("k", cost))),
+          Effect.exit(
+            Effect.flatMap(RateLimiter.make({ limit: 5, windowMs: 10 }), (l) => l.check("k", cost)),
+          ),
         )
         expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
         expect(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause))).toContain('"cost"')

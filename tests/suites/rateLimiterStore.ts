@@ -6,7 +6,12 @@
 import { describe, expect, it } from "bun:test"
 import { Effect } from "effect"
 import * as fc from "fast-check"
-import type { Algorithm, ResolvedLimit, StoreConfig, StoreFactory } from "../../src/resilience/RateLimiterStore.ts"
+import type {
+  Algorithm,
+  ResolvedLimit,
+  StoreConfig,
+  StoreFactory,
+} from "../../src/resilience/RateLimiterStore.ts"
 import { MultiModel } from "../resilience/limiterModel.ts"
 
 const config = (limits: ReadonlyArray<ResolvedLimit>, extra: Partial<StoreConfig> = {}): StoreConfig => ({
@@ -24,7 +29,13 @@ const lim = (algorithm: Algorithm, limit: number, windowMs: number, burst = limi
   burst,
 })
 
-const all: ReadonlyArray<Algorithm> = ["token-bucket", "gcra", "fixed-window", "sliding-window", "sliding-log"]
+const all: ReadonlyArray<Algorithm> = [
+  "token-bucket",
+  "gcra",
+  "fixed-window",
+  "sliding-window",
+  "sliding-log",
+]
 
 export const rateLimiterStoreSuite = (name: string, factory: StoreFactory): void => {
   const run = <A>(e: Effect.Effect<A>): Promise<A> => Effect.runPromise(e)
@@ -43,9 +54,12 @@ export const rateLimiterStoreSuite = (name: string, factory: StoreFactory): void
       it(`${algorithm}: agrees with the pure model on a random single-key history`, async () => {
         await fc.assert(
           fc.asyncProperty(
-            fc.array(fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 0, max: 3 }) }), {
-              maxLength: 25,
-            }),
+            fc.array(
+              fc.record({ dt: fc.integer({ min: 0, max: 30 }), cost: fc.integer({ min: 0, max: 3 }) }),
+              {
+                maxLength: 25,
+              },
+            ),
             async (ops) => {
               const l = lim(algorithm, 3, 20)
               const store = await run(factory(config([l])))
@@ -53,7 +67,9 @@ export const rateLimiterStoreSuite = (name: string, factory: StoreFactory): void
               let t = 0
               for (const op of ops) {
                 t += op.dt
-                expect(await run(store.decide("k", op.cost, t, true))).toEqual(model.decide("k", t, op.cost, true))
+                expect(await run(store.decide("k", op.cost, t, true))).toEqual(
+                  model.decide("k", t, op.cost, true),
+                )
               }
             },
           ),
@@ -76,7 +92,12 @@ export const rateLimiterStoreSuite = (name: string, factory: StoreFactory): void
 
     it("is atomic: concurrent decisions on one key admit exactly the limit", async () => {
       const store = await run(factory(config([lim("token-bucket", 10, 1000)])))
-      const ds = await run(Effect.all(Array.from({ length: 50 }, () => store.decide("k", 1, 0, true)), { concurrency: "unbounded" }))
+      const ds = await run(
+        Effect.all(
+          Array.from({ length: 50 }, () => store.decide("k", 1, 0, true)),
+          { concurrency: "unbounded" },
+        ),
+      )
       expect(ds.filter((d) => d.allowed).length).toBe(10)
     })
 
@@ -103,7 +124,9 @@ export const rateLimiterStoreSuite = (name: string, factory: StoreFactory): void
     })
 
     it('with overflow "reject", refuses new keys while full and admits them once keys go idle', async () => {
-      const store = await run(factory(config([lim("fixed-window", 5, 1000)], { maxKeys: 3, overflow: "reject" })))
+      const store = await run(
+        factory(config([lim("fixed-window", 5, 1000)], { maxKeys: 3, overflow: "reject" })),
+      )
       for (const k of ["a", "b", "c"]) expect((await run(store.decide(k, 1, 0, true))).allowed).toBe(true)
       expect((await run(store.decide("d", 1, 10, true))).allowed).toBe(false)
       expect((await run(store.decide("d", 1, 1000, true))).allowed).toBe(true)

@@ -148,7 +148,7 @@ export class GcraBand implements Band {
   decide(slot: number, now: number, cost: number, commit: boolean, out: BandOut): boolean {
     const nowS = (now - this.epoch) * this.unitsPerMs
     const stored = this.tat[slot]
-    const tat = stored > nowS ? stored : nowS
+    const tat = Math.max(stored, nowS)
     const next = tat + cost * this.interval
     const allowed = next - nowS <= this.tau
     const after = allowed ? next : tat
@@ -269,17 +269,17 @@ export class SlidingWindowBand implements Band {
     }
     const usedAfter = p * (w - e) + after * w
     const rem = Math.floor((limit * w - usedAfter) / w)
-    out.remaining = rem > 0 ? rem : 0
+    out.remaining = Math.max(rem, 0)
     out.resetAfterMs = after > 0 ? w - e + w : p > 0 ? w - e : 0
     if (allowed) out.retryAfterMs = 0
     else if (c + cost <= limit) {
       // Wait within this window until the previous window's weight has decayed enough.
       const dt = w - e - Math.floor(((limit - c - cost) * w) / p)
-      out.retryAfterMs = dt > 0 ? dt : 0
+      out.retryAfterMs = Math.max(dt, 0)
     } else {
       // Wait into the next window, where the current count becomes the decaying previous one.
       const e2 = w - Math.floor(((limit - cost) * w) / c)
-      out.retryAfterMs = w - e + (e2 > 0 ? e2 : 0)
+      out.retryAfterMs = w - e + Math.max(e2, 0)
     }
     return allowed
   }
