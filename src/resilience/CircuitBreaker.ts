@@ -24,8 +24,8 @@
  * - Every admission and every transition is one synchronous step on one JS thread: no two callers can take
  *   the same probe slot, and outcomes of calls admitted under an earlier state (an older generation) are
  *   ignored, so a slow call from before an opening cannot close or re-open the breaker.
- * - The closed-state path with a count window and no slow-call detection does no clock read and allocates
- *   nothing beyond the `onExit` frame.
+ * - The closed-state path with a count window and no slow-call detection does no clock read and no
+ *   finalizer: one admission check and one outcome handler shared by all calls of that closed period.
  * - Transitions out of open happen lazily on the next call or state read (no timer).
  * - Listeners (`subscribe`) are bounded by `maxListeners` (default 64) and are removed when their scope
  *   closes; they run synchronously on each transition and must not throw (a throwing listener is skipped).
@@ -42,7 +42,7 @@
  * ```
  * @module
  */
-import { Cause, Effect, type Exit, type Scope } from "effect"
+import { Cause, Effect, Exit, type Scope } from "effect"
 import {
   CountWindow,
   FAILURE,
@@ -259,6 +259,37 @@ class Core {
     }
   }
 
+  private handlers:
+    | {
+        readonly generation: number
+        readonly onSuccess: (a: any) => Effect.Effect<any>
+        readonly onFailure: (cause: Cause.Cause<any>) => Effect.Effect<never, any>
+      }
+    | undefined
+
+  /** Outcome handlers for untimed closed-state calls of the current generation, allocated once per generation. */
+  closedHandlers(): {
+    readonly onSuccess: (a: any) => Effect.Effect<any>
+    readonly onFailure: (cause: Cause.Cause<any>) => Effect.Effect<never, any>
+  } {
+    const h = this.handlers
+    if (h !== undefined && h.generation === this.generation) return h
+    const generation = this.generation
+    const made = {
+      generation,
+      onSuccess: (a: unknown) => {
+        if (generation === this.generation) this.window.record(0, 0)
+        return Effect.succeed(a)
+      },
+      onFailure: (cause: Cause.Cause<unknown>) => {
+        this.complete(generation, Exit.failCause(cause), 0)
+        return Effect.failCause(cause)
+      },
+    }
+    this.handlers = made
+    return made
+  }
+
   /** Moves open → half-open when due; returns the current state. */
   current(now: number): number {
     if (this.state === OPEN && now >= this.openedAt + this.openFor) this.transition(HALF_OPEN, now)
@@ -373,6 +404,8 @@ const makeWith = (o: Resolved, now: () => number): CircuitBreaker => {
   const core = new Core(o, now)
   const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
     Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
+      // Fast path: closed, untimed. Interruptions are not recorded in closed state, so no finalizer is needed.
+      if (core.state === CLOSED && !core.timed) return Effect.matchCauseEffect(effect, core.closedHandlers())
       const permit = core.acquire()
       if (permit < 0) return Effect.fail(core.refusal())
       const startedAt = core.timed || core.state !== CLOSED ? now() : 0

@@ -169,11 +169,13 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
     const now = (): number => Math.floor(clock.currentTimeMillisUnsafe())
     const store: RateLimiterStore = yield* factory({ limits, maxKeys, overflow, epochMs: now() })
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)
+    const sync = store.decideUnsafe
     const decide = (key: string, cost: number, commit: boolean): Effect.Effect<Decision> =>
       badCost(cost)
         ? Effect.die(costError(name, cost, maxCost))
-        : Effect.suspend(() => store.decide(key, cost, now(), commit))
-    const sync = store.decideUnsafe
+        : sync !== undefined
+          ? Effect.sync(() => sync(key, cost, now(), commit))
+          : Effect.suspend(() => store.decide(key, cost, now(), commit))
     const limiter: RateLimiter = {
       name,
       limits,

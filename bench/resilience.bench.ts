@@ -1,0 +1,201 @@
+/**
+ * Resilience benchmarks: limiter decisions, breaker overhead, bytes per limiter key.
+ * Peers (rate-limiter-flexible, cockatiel, opossum) are measured in the same run.
+ * `OTP_LIVE=1` re-runs the OTP `ets_counter` group for a live comparison figure (else today's recorded one).
+ */
+import { execFileSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel"
+import { Clock, Effect } from "effect"
+import Opossum from "opossum"
+import { RateLimiterMemory } from "rate-limiter-flexible"
+import * as CircuitBreaker from "../src/resilience/CircuitBreaker.ts"
+import * as RateLimiter from "../src/resilience/RateLimiter.ts"
+import { emit, heapUsed, medianOf, note, now } from "./harness.ts"
+
+const KEYS = 10_000
+const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
+
+const limiterDecisions = async (): Promise<[number, number, number]> => {
+  // 100 per second per key: with 10k keys round-robin the decisions are a mix of allowed and refused.
+  const limiter = Effect.runSync(
+    RateLimiter.make({ algorithm: "token-bucket", limit: 100, windowMs: 1000, maxKeys: 20_000 }),
+  )
+  const check = limiter.checkUnsafe!
+  const N = 3_000_000
+  let sink = 0
+  for (let i = 0; i < 200_000; i++) sink += check(keys[i % KEYS]).remaining // warm-up
+  const ours = await medianOf(5, () => {
+    const t = now()
+    for (let i = 0; i < N; i++) if (check(keys[i % KEYS]).allowed) sink++
+    return N / ((now() - t) / 1000)
+  })
+  const M = 300_000
+  const effectPath = await medianOf(3, () => {
+    const t = now()
+    Effect.runSync(
+      Effect.gen(function* () {
+        for (let i = 0; i < M; i++) if ((yield* limiter.check(keys[i % KEYS])).allowed) sink++
+      }),
+    )
+    return M / ((now() - t) / 1000)
+  })
+  const rlf = new RateLimiterMemory({ points: 100, duration: 1 })
+  const P = 300_000
+  const peer = await medianOf(3, async () => {
+    const t = now()
+    for (let i = 0; i < P; i++) {
+      try {
+        await rlf.consume(keys[i % KEYS])
+        sink++
+      } catch {
+        sink--
+      }
+    }
+    return P / ((now() - t) / 1000)
+  })
+  if (sink === 42) note("")
+  return [ours, effectPath, peer]
+}
+
+const otpEtsCounter = (): { value: number; source: string } => {
+  const dir = new URL("../../../shared/anchors/otp-baseline/", import.meta.url).pathname
+  const fromFile = (): number => {
+    const text = readFileSync(`${dir}results-2026-11-23.txt`, "utf8")
+    const m = /^ets_counter\.1proc (\d+)/m.exec(text)
+    return m ? Number(m[1]) : 11_661_201
+  }
+  if (process.env.OTP_LIVE === "1" && existsSync(`${dir}run.sh`)) {
+    try {
+      const out = execFileSync(`${dir}run.sh`, ["ets_counter"], { encoding: "utf8", timeout: 120_000 })
+      const m = /^ets_counter\.1proc (\d+)/m.exec(out)
+      if (m) return { value: Number(m[1]), source: "live" }
+    } catch {
+      note("OTP live run failed; using the recorded figure")
+    }
+  }
+  return {
+    value: existsSync(`${dir}results-2026-11-23.txt`) ? fromFile() : 11_661_201,
+    source: "results-2026-11-23.txt",
+  }
+}
+
+/** ns per call of `fn` over `n` calls (median of reps). */
+const nsPerCallAsync = (n: number, fn: () => Promise<unknown>) =>
+  medianOf(5, async () => {
+    const t = now()
+    for (let i = 0; i < n; i++) await fn()
+    return ((now() - t) * 1e6) / n
+  })
+
+const breakerOverhead = async (): Promise<{ ours: number; cockatiel: number; opossum: number }> => {
+  const N = 500_000
+  const breaker = Effect.runSync(CircuitBreaker.make())
+  const noop = Effect.void
+  const loop = (withBreaker: boolean) =>
+    Effect.gen(function* () {
+      if (withBreaker) for (let i = 0; i < N; i++) yield* breaker.run(noop)
+      else for (let i = 0; i < N; i++) yield* noop
+    })
+  const timed = (withBreaker: boolean) =>
+    medianOf(7, () => {
+      const t = now()
+      Effect.runSync(loop(withBreaker))
+      return ((now() - t) * 1e6) / N
+    })
+  await timed(true)
+  await timed(false)
+  const ours = (await timed(true)) - (await timed(false))
+
+  const fn = async () => undefined
+  const P = 200_000
+  const baseline = async () => {
+    await nsPerCallAsync(P, fn)
+    return nsPerCallAsync(P, fn)
+  }
+  const cb = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
+  await nsPerCallAsync(P, () => cb.execute(fn))
+  const cockatiel = (await nsPerCallAsync(P, () => cb.execute(fn))) - (await baseline())
+
+  const ob = new Opossum(fn, { timeout: false, resetTimeout: 10_000 })
+  await nsPerCallAsync(P, () => ob.fire())
+  const opossum = (await nsPerCallAsync(P, () => ob.fire())) - (await baseline())
+  ob.shutdown()
+  return { ours, cockatiel, opossum }
+}
+
+const keyBytes = (): { perKey: number; afterEviction: number; sizeAfter: number } => {
+  const N = 1_000_000
+  let t = 0
+  const live = Effect.runSync(Effect.clockWith((c) => Effect.succeed(c)))
+  const clock: Clock.Clock = Object.create(live, { currentTimeMillisUnsafe: { value: () => t } })
+  return Effect.runSync(
+    Effect.gen(function* () {
+      const names = Array.from({ length: N }, (_, i) => `key:${i}`)
+      const base = heapUsed()
+      const limiter = yield* RateLimiter.make({
+        algorithm: "token-bucket",
+        limit: 10,
+        windowMs: 1000,
+        maxKeys: 2 * N,
+      })
+      for (let i = 0; i < N; i++) limiter.checkUnsafe!(names[i])
+      const loaded = heapUsed()
+      t += 2000
+      yield* limiter.sweep
+      const after = heapUsed()
+      return { perKey: (loaded - base) / N, afterEviction: after - base, sizeAfter: yield* limiter.size }
+    }).pipe(Effect.provideService(Clock.Clock, clock)),
+  )
+}
+
+export const run = async (): Promise<void> => {
+  note("resilience: limiter decisions (10k keys, token bucket, one caller)")
+  const [ours, effectPath, rlf] = await limiterDecisions()
+  emit({
+    name: "resilience.limiter_decisions_per_s",
+    value: ours,
+    unit: "ops/s",
+    peer: "rate-limiter-flexible.RateLimiterMemory",
+    peerValue: rlf,
+  })
+  const otp = otpEtsCounter()
+  note(`otp ets_counter.1proc figure from ${otp.source}`)
+  emit({
+    name: "resilience.limiter_decisions_per_s",
+    value: ours,
+    unit: "ops/s",
+    peer: "otp.ets_counter.1proc",
+    peerValue: otp.value,
+  })
+  emit({
+    name: "resilience.limiter_effect_decisions_per_s",
+    value: effectPath,
+    unit: "ops/s",
+    peer: "rate-limiter-flexible.RateLimiterMemory",
+    peerValue: rlf,
+  })
+
+  note("resilience: breaker overhead (closed breaker around a no-op)")
+  const b = await breakerOverhead()
+  emit({
+    name: "resilience.breaker_overhead_ns",
+    value: b.ours,
+    unit: "ns",
+    peer: "cockatiel",
+    peerValue: b.cockatiel,
+  })
+  emit({
+    name: "resilience.breaker_overhead_ns",
+    value: b.ours,
+    unit: "ns",
+    peer: "opossum",
+    peerValue: b.opossum,
+  })
+
+  note("resilience: heap per idle limiter key (1M keys, then eviction)")
+  const k = keyBytes()
+  emit({ name: "resilience.limiter_key_bytes", value: k.perKey, unit: "bytes" })
+  emit({ name: "resilience.limiter_heap_after_eviction_bytes", value: k.afterEviction, unit: "bytes" })
+  if (k.sizeAfter !== 0) note(`WARNING: ${k.sizeAfter} keys left after eviction`)
+}
