@@ -11,7 +11,7 @@ import Opossum from "opossum"
 import { RateLimiterMemory } from "rate-limiter-flexible"
 import * as CircuitBreaker from "../src/resilience/CircuitBreaker.ts"
 import * as RateLimiter from "../src/resilience/RateLimiter.ts"
-import { emit, heapUsed, medianOf, note, now } from "./harness.ts"
+import { emit, heapUsed, median, medianOf, note, now } from "./harness.ts"
 
 const KEYS = 10_000
 const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
@@ -80,48 +80,55 @@ const otpEtsCounter = (): { value: number; source: string } => {
   }
 }
 
-/** ns per call of `fn` over `n` calls (median of reps). */
-const nsPerCallAsync = (n: number, fn: () => Promise<unknown>) =>
-  medianOf(5, async () => {
-    const t = now()
-    for (let i = 0; i < n; i++) await fn()
-    return ((now() - t) * 1e6) / n
-  })
+/** ns per call of `fn` over `n` sequential awaited calls. */
+const nsPerCallAsync = async (n: number, fn: () => Promise<unknown>): Promise<number> => {
+  const t = now()
+  for (let i = 0; i < n; i++) await fn()
+  return ((now() - t) * 1e6) / n
+}
 
+/**
+ * Overheads are measured in interleaved rounds (ours with/without breaker, each peer, the peers' bare
+ * baseline), each round's overhead = with - without, and the median round is reported: load from other
+ * processes then hits both sides of each subtraction alike.
+ */
 const breakerOverhead = async (): Promise<{ ours: number; cockatiel: number; opossum: number }> => {
-  const N = 500_000
+  const N = 300_000
+  const P = 100_000
   const breaker = Effect.runSync(CircuitBreaker.make())
   const noop = Effect.void
-  const loop = (withBreaker: boolean) =>
-    Effect.gen(function* () {
-      if (withBreaker) for (let i = 0; i < N; i++) yield* breaker.run(noop)
-      else for (let i = 0; i < N; i++) yield* noop
-    })
-  const timed = (withBreaker: boolean) =>
-    medianOf(7, () => {
-      const t = now()
-      Effect.runSync(loop(withBreaker))
-      return ((now() - t) * 1e6) / N
-    })
-  await timed(true)
-  await timed(false)
-  const ours = (await timed(true)) - (await timed(false))
-
-  const fn = async () => undefined
-  const P = 200_000
-  const baseline = async () => {
-    await nsPerCallAsync(P, fn)
-    return nsPerCallAsync(P, fn)
+  const withBreaker = Effect.gen(function* () {
+    for (let i = 0; i < N; i++) yield* breaker.run(noop)
+  })
+  const without = Effect.gen(function* () {
+    for (let i = 0; i < N; i++) yield* noop
+  })
+  const effectNs = (program: Effect.Effect<void, unknown>): number => {
+    const t = now()
+    Effect.runSync(program)
+    return ((now() - t) * 1e6) / N
   }
+  const fn = async () => undefined
   const cb = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
-  await nsPerCallAsync(P, () => cb.execute(fn))
-  const cockatiel = (await nsPerCallAsync(P, () => cb.execute(fn))) - (await baseline())
-
   const ob = new Opossum(fn, { timeout: false, resetTimeout: 10_000 })
-  await nsPerCallAsync(P, () => ob.fire())
-  const opossum = (await nsPerCallAsync(P, () => ob.fire())) - (await baseline())
+  const ours: number[] = []
+  const cockatiel: number[] = []
+  const opossum: number[] = []
+  for (let round = 0; round < 9; round++) {
+    const a = effectNs(withBreaker)
+    const b = effectNs(without)
+    const base1 = await nsPerCallAsync(P, fn)
+    const c = await nsPerCallAsync(P, () => cb.execute(fn))
+    const o = await nsPerCallAsync(P, () => ob.fire())
+    const base2 = await nsPerCallAsync(P, fn)
+    if (round < 2) continue // warm-up rounds
+    const base = (base1 + base2) / 2
+    ours.push(a - b)
+    cockatiel.push(c - base)
+    opossum.push(o - base)
+  }
   ob.shutdown()
-  return { ours, cockatiel, opossum }
+  return { ours: median(ours), cockatiel: median(cockatiel), opossum: median(opossum) }
 }
 
 const keyBytes = (): { perKey: number; afterEviction: number; sizeAfter: number } => {

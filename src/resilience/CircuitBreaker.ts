@@ -42,7 +42,7 @@
  * ```
  * @module
  */
-import { Cause, Effect, Exit, type Scope } from "effect"
+import { Cause, Effect, Effectable, Exit, type Scope } from "effect"
 import {
   CountWindow,
   FAILURE,
@@ -233,11 +233,16 @@ class Core {
         ? new CountWindow(o.window.size)
         : new TimeWindow(o.window.sizeMs, o.window.buckets ?? 10)
     this.timed = o.slowCallDurationMs !== undefined || o.window.type === "time"
+    this.fast = !this.timed
   }
+
+  /** Closed and untimed: the fast path applies. */
+  fast: boolean
 
   private transition(to: number, at: number): void {
     const from = this.state
     this.state = to
+    this.fast = to === CLOSED && !this.timed
     this.generation++
     this.probesStarted = this.probesInFlight = this.probesDone = this.probeFailures = this.probeSlow = 0
     if (to === OPEN) {
@@ -259,7 +264,7 @@ class Core {
     }
   }
 
-  private handlers:
+  handlers:
     | {
         readonly generation: number
         readonly onSuccess: (a: any) => Effect.Effect<any>
@@ -279,7 +284,7 @@ class Core {
       generation,
       onSuccess: (a: unknown) => {
         if (generation === this.generation) this.window.record(0, 0)
-        return Effect.succeed(a)
+        return Exit.succeed(a)
       },
       onFailure: (cause: Cause.Cause<unknown>) => {
         this.complete(generation, Exit.failCause(cause), 0)
@@ -380,6 +385,10 @@ class Core {
 
 const VOID = Effect.void
 
+interface Guarded extends Effect.Effect<any, any, any> {
+  readonly inner: Effect.Effect<any, any, any>
+}
+
 /**
  * Makes a circuit breaker. Validates options eagerly (throws `RangeError` naming the option). Time comes
  * from the `Clock` of the context where it is made.
@@ -402,18 +411,33 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker> => {
 
 const makeWith = (o: Resolved, now: () => number): CircuitBreaker => {
   const core = new Core(o, now)
-  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
-    Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
-      // Fast path: closed, untimed. Interruptions are not recorded in closed state, so no finalizer is needed.
-      if (core.state === CLOSED && !core.timed) return Effect.matchCauseEffect(effect, core.closedHandlers())
-      const permit = core.acquire()
-      if (permit < 0) return Effect.fail(core.refusal())
-      const startedAt = core.timed || core.state !== CLOSED ? now() : 0
-      return Effect.onExit(effect, (exit) => {
-        core.complete(permit, exit, startedAt)
-        return VOID
-      })
+  const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
+    const permit = core.acquire()
+    if (permit < 0) return Effect.fail(core.refusal())
+    const startedAt = core.timed || core.state !== CLOSED ? now() : 0
+    return Effect.onExit(effect, (exit) => {
+      core.complete(permit, exit, startedAt)
+      return VOID
     })
+  }
+  // One primitive per call (no closure): closed and untimed takes the fast path, which needs no finalizer
+  // because interruptions are not recorded in closed state.
+  const proto = Effectable.Prototype<Guarded>({
+    label: "CircuitBreaker.run",
+    evaluate() {
+      if (!core.fast) return guarded(this.inner)
+      const h = core.handlers
+      return Effect.matchCauseEffect(
+        this.inner,
+        h !== undefined && h.generation === core.generation ? h : core.closedHandlers(),
+      )
+    },
+  })
+  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
+    const g = Object.create(proto)
+    g.inner = effect
+    return g
+  }
   return {
     name: o.name,
     run,
