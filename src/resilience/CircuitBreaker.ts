@@ -224,10 +224,11 @@ class Core {
   readonly listeners = new Set<(change: StateChange) => void>()
   /** Whether a closed-state call needs the clock (slow detection or a time window). */
   readonly timed: boolean
-  constructor(
-    readonly o: Resolved,
-    readonly now: () => number,
-  ) {
+  readonly o: Resolved
+  readonly now: () => number
+  constructor(o: Resolved, now: () => number) {
+    this.o = o
+    this.now = now
     this.window =
       o.window.type === "count"
         ? new CountWindow(o.window.size)

@@ -24,7 +24,10 @@ const ws = (t: number, w: number) => Math.floor(t / w) * w
 /** Per key, per limit: the admitted events, plus a token-bucket replay. */
 export class LimitModel {
   private readonly events = new Map<string, Ev[]>()
-  constructor(readonly l: ModelLimit) {}
+  readonly l: ModelLimit
+  constructor(l: ModelLimit) {
+    this.l = l
+  }
 
   capacity(): number {
     return this.l.algorithm === "token-bucket" || this.l.algorithm === "gcra" ? this.l.burst : this.l.limit

@@ -26,7 +26,9 @@ export class CountWindow implements OutcomeWindow {
   private filled = 0
   private failures = 0
   private slow = 0
-  constructor(private readonly size: number) {
+  private readonly size: number
+  constructor(size: number) {
+    this.size = size
     this.ring = new Uint8Array(size)
   }
   record(outcome: number): void {
@@ -61,10 +63,11 @@ export class TimeWindow implements OutcomeWindow {
   private readonly failures: Float64Array
   private readonly slow: Float64Array
   private readonly bucketMs: number
-  constructor(
-    private readonly sizeMs: number,
-    private readonly buckets: number,
-  ) {
+  private readonly sizeMs: number
+  private readonly buckets: number
+  constructor(sizeMs: number, buckets: number) {
+    this.sizeMs = sizeMs
+    this.buckets = buckets
     this.bucketMs = sizeMs / buckets
     this.start = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY)
     this.calls = new Float64Array(buckets)

@@ -62,12 +62,11 @@ export class TokenBucketBand implements Band {
   private readonly cap: number
   private tok: Float64Array
   private last: Float64Array
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    burst: number,
-    slots: number,
-  ) {
+  readonly limit: number
+  readonly windowMs: number
+  constructor(limit: number, windowMs: number, burst: number, slots: number) {
+    this.limit = limit
+    this.windowMs = windowMs
     const g = gcd(limit, windowMs)
     this.upt = windowMs / g
     this.rate = limit / g
@@ -122,13 +121,13 @@ export class GcraBand implements Band {
   private readonly interval: number
   private readonly tau: number
   private tat: Float64Array
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    burst: number,
-    slots: number,
-    private readonly epoch: number,
-  ) {
+  readonly limit: number
+  readonly windowMs: number
+  private readonly epoch: number
+  constructor(limit: number, windowMs: number, burst: number, slots: number, epoch: number) {
+    this.limit = limit
+    this.windowMs = windowMs
+    this.epoch = epoch
     const g = gcd(limit, windowMs)
     this.unitsPerMs = limit / g
     this.interval = windowMs / g
@@ -169,11 +168,11 @@ export class FixedWindowBand implements Band {
   readonly maxCost: number
   private start: Float64Array
   private count: Float64Array
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    slots: number,
-  ) {
+  readonly limit: number
+  readonly windowMs: number
+  constructor(limit: number, windowMs: number, slots: number) {
+    this.limit = limit
+    this.windowMs = windowMs
     this.maxCost = limit
     this.start = new Float64Array(slots)
     this.count = new Float64Array(slots)
@@ -220,11 +219,11 @@ export class SlidingWindowBand implements Band {
   private start: Float64Array
   private curr: Float64Array
   private prev: Float64Array
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    slots: number,
-  ) {
+  readonly limit: number
+  readonly windowMs: number
+  constructor(limit: number, windowMs: number, slots: number) {
+    this.limit = limit
+    this.windowMs = windowMs
     this.maxCost = limit
     this.start = new Float64Array(slots)
     this.curr = new Float64Array(slots)
@@ -301,11 +300,11 @@ export class SlidingLogBand implements Band {
   private head: Int32Array
   private len: Int32Array
   private logs: Array<Float64Array | undefined>
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    slots: number,
-  ) {
+  readonly limit: number
+  readonly windowMs: number
+  constructor(limit: number, windowMs: number, slots: number) {
+    this.limit = limit
+    this.windowMs = windowMs
     this.maxCost = limit
     this.head = new Int32Array(slots)
     this.len = new Int32Array(slots)

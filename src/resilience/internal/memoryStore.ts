@@ -32,11 +32,13 @@ export class MemoryStoreState {
   private readonly single: Band | undefined
   private readonly minWindow: number
 
-  constructor(
-    private readonly bands: ReadonlyArray<Band>,
-    private readonly maxKeys: number,
-    private readonly overflow: "evict" | "reject",
-  ) {
+  private readonly bands: ReadonlyArray<Band>
+  private readonly maxKeys: number
+  private readonly overflow: "evict" | "reject"
+  constructor(bands: ReadonlyArray<Band>, maxKeys: number, overflow: "evict" | "reject") {
+    this.bands = bands
+    this.maxKeys = maxKeys
+    this.overflow = overflow
     for (const b of bands) b.grow(INITIAL_SLOTS)
     this.single = bands.length === 1 ? bands[0] : undefined
     this.minWindow = Math.min(...bands.map((b) => b.windowMs))
