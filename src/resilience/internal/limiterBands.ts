@@ -53,8 +53,21 @@ export interface Band {
   release(slot: number): void
 }
 
+/** Shared column handling of the bands whose state is a fixed set of `Float64Array` columns. */
+abstract class ColumnBand {
+  protected abstract columns(): Float64Array[]
+  protected abstract setColumns(columns: Float64Array[]): void
+  grow(cap: number): void {
+    this.setColumns(this.columns().map((c) => growF64(c, cap)))
+  }
+  compact(order: Int32Array, n: number, cap: number): void {
+    this.setColumns(this.columns().map((c) => pickF64(c, order, n, cap)))
+  }
+  release(): void {}
+}
+
 /** Token bucket: capacity `burst` (default `limit`), refilled continuously at `limit` per `windowMs`. */
-export class TokenBucketBand implements Band {
+export class TokenBucketBand extends ColumnBand implements Band {
   readonly maxCost: number
   /** Scaled units per token and per ms of refill. */
   private readonly upt: number
@@ -65,6 +78,7 @@ export class TokenBucketBand implements Band {
   readonly limit: number
   readonly windowMs: number
   constructor(limit: number, windowMs: number, burst: number, slots: number) {
+    super()
     this.limit = limit
     this.windowMs = windowMs
     const g = gcd(limit, windowMs)
@@ -75,13 +89,12 @@ export class TokenBucketBand implements Band {
     this.tok = new Float64Array(slots)
     this.last = new Float64Array(slots)
   }
-  grow(cap: number): void {
-    this.tok = growF64(this.tok, cap)
-    this.last = growF64(this.last, cap)
+  protected columns(): Float64Array[] {
+    return [this.tok, this.last]
   }
-  compact(order: Int32Array, n: number, cap: number): void {
-    this.tok = pickF64(this.tok, order, n, cap)
-    this.last = pickF64(this.last, order, n, cap)
+  protected setColumns([tok, last]: Float64Array[]): void {
+    this.tok = tok
+    this.last = last
   }
   fresh(slot: number, now: number): void {
     this.tok[slot] = this.cap
@@ -107,7 +120,6 @@ export class TokenBucketBand implements Band {
     const elapsed = now - this.last[slot]
     return this.tok[slot] + (elapsed > 0 ? elapsed * this.rate : 0) >= this.cap
   }
-  release(): void {}
 }
 
 /**
@@ -115,7 +127,7 @@ export class TokenBucketBand implements Band {
  * Emission interval `windowMs / limit`, burst tolerance `burst` emissions. Time is scaled so that the
  * emission interval is a whole number of units and measured from the store's epoch.
  */
-export class GcraBand implements Band {
+export class GcraBand extends ColumnBand implements Band {
   readonly maxCost: number
   private readonly unitsPerMs: number
   private readonly interval: number
@@ -125,6 +137,7 @@ export class GcraBand implements Band {
   readonly windowMs: number
   private readonly epoch: number
   constructor(limit: number, windowMs: number, burst: number, slots: number, epoch: number) {
+    super()
     this.limit = limit
     this.windowMs = windowMs
     this.epoch = epoch
@@ -135,11 +148,11 @@ export class GcraBand implements Band {
     this.maxCost = burst
     this.tat = new Float64Array(slots)
   }
-  grow(cap: number): void {
-    this.tat = growF64(this.tat, cap)
+  protected columns(): Float64Array[] {
+    return [this.tat]
   }
-  compact(order: Int32Array, n: number, cap: number): void {
-    this.tat = pickF64(this.tat, order, n, cap)
+  protected setColumns([tat]: Float64Array[]): void {
+    this.tat = tat
   }
   fresh(slot: number, now: number): void {
     this.tat[slot] = (now - this.epoch) * this.unitsPerMs
@@ -160,30 +173,29 @@ export class GcraBand implements Band {
   idle(slot: number, now: number): boolean {
     return this.tat[slot] <= (now - this.epoch) * this.unitsPerMs
   }
-  release(): void {}
 }
 
 /** Fixed window aligned to multiples of `windowMs`: at most `limit` units per window. */
-export class FixedWindowBand implements Band {
+export class FixedWindowBand extends ColumnBand implements Band {
   readonly maxCost: number
   private start: Float64Array
   private count: Float64Array
   readonly limit: number
   readonly windowMs: number
   constructor(limit: number, windowMs: number, slots: number) {
+    super()
     this.limit = limit
     this.windowMs = windowMs
     this.maxCost = limit
     this.start = new Float64Array(slots)
     this.count = new Float64Array(slots)
   }
-  grow(cap: number): void {
-    this.start = growF64(this.start, cap)
-    this.count = growF64(this.count, cap)
+  protected columns(): Float64Array[] {
+    return [this.start, this.count]
   }
-  compact(order: Int32Array, n: number, cap: number): void {
-    this.start = pickF64(this.start, order, n, cap)
-    this.count = pickF64(this.count, order, n, cap)
+  protected setColumns([start, count]: Float64Array[]): void {
+    this.start = start
+    this.count = count
   }
   fresh(slot: number, now: number): void {
     this.start[slot] = windowStart(now, this.windowMs)
@@ -207,14 +219,13 @@ export class FixedWindowBand implements Band {
   idle(slot: number, now: number): boolean {
     return this.count[slot] === 0 || now >= this.start[slot] + this.windowMs
   }
-  release(): void {}
 }
 
 /**
  * Sliding window, weighted counter (as Cloudflare and Nginx approximate it): the estimate is
  * `previous * (windowMs - elapsed) / windowMs + current`; at most `limit` units by that estimate.
  */
-export class SlidingWindowBand implements Band {
+export class SlidingWindowBand extends ColumnBand implements Band {
   readonly maxCost: number
   private start: Float64Array
   private curr: Float64Array
@@ -222,6 +233,7 @@ export class SlidingWindowBand implements Band {
   readonly limit: number
   readonly windowMs: number
   constructor(limit: number, windowMs: number, slots: number) {
+    super()
     this.limit = limit
     this.windowMs = windowMs
     this.maxCost = limit
@@ -229,15 +241,13 @@ export class SlidingWindowBand implements Band {
     this.curr = new Float64Array(slots)
     this.prev = new Float64Array(slots)
   }
-  grow(cap: number): void {
-    this.start = growF64(this.start, cap)
-    this.curr = growF64(this.curr, cap)
-    this.prev = growF64(this.prev, cap)
+  protected columns(): Float64Array[] {
+    return [this.start, this.curr, this.prev]
   }
-  compact(order: Int32Array, n: number, cap: number): void {
-    this.start = pickF64(this.start, order, n, cap)
-    this.curr = pickF64(this.curr, order, n, cap)
-    this.prev = pickF64(this.prev, order, n, cap)
+  protected setColumns([start, curr, prev]: Float64Array[]): void {
+    this.start = start
+    this.curr = curr
+    this.prev = prev
   }
   fresh(slot: number, now: number): void {
     this.start[slot] = windowStart(now, this.windowMs)
@@ -288,7 +298,6 @@ export class SlidingWindowBand implements Band {
     if (this.curr[slot] === 0) return this.prev[slot] === 0 || now >= s + w
     return now >= s + 2 * w
   }
-  release(): void {}
 }
 
 /**
