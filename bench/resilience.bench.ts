@@ -157,6 +157,13 @@ const keyBytes = (): { perKey: number; afterEviction: number; sizeAfter: number 
 }
 
 export const run = async (): Promise<void> => {
+  // First, while the heap holds nothing from the peers (rate-limiter-flexible frees keys on timers).
+  note("resilience: heap per idle limiter key (1M keys, then eviction)")
+  const k = keyBytes()
+  emit({ name: "resilience.limiter_key_bytes", value: k.perKey, unit: "bytes" })
+  emit({ name: "resilience.limiter_heap_after_eviction_bytes", value: k.afterEviction, unit: "bytes" })
+  if (k.sizeAfter !== 0) note(`WARNING: ${k.sizeAfter} keys left after eviction`)
+
   note("resilience: limiter decisions (10k keys, token bucket, one caller)")
   const [ours, effectPath, rlf] = await limiterDecisions()
   emit({
@@ -199,10 +206,4 @@ export const run = async (): Promise<void> => {
     peer: "opossum",
     peerValue: b.opossum,
   })
-
-  note("resilience: heap per idle limiter key (1M keys, then eviction)")
-  const k = keyBytes()
-  emit({ name: "resilience.limiter_key_bytes", value: k.perKey, unit: "bytes" })
-  emit({ name: "resilience.limiter_heap_after_eviction_bytes", value: k.afterEviction, unit: "bytes" })
-  if (k.sizeAfter !== 0) note(`WARNING: ${k.sizeAfter} keys left after eviction`)
 }

@@ -84,7 +84,15 @@ export interface Bulkhead {
 
 const M = "Bulkhead"
 
-/** Validated options with defaults applied (shared with `TaskPool`). */
+/**
+ * Validates options and applies defaults (shared with `TaskPool`); throws `RangeError` naming the bad option,
+ * prefixed by `where`.
+ *
+ * @example
+ * ```ts
+ * Bulkhead.resolveOptions({ maxConcurrency: 4 }) // { name: "bulkhead", maxConcurrency: 4, maxQueue: 100, timeoutMs: undefined }
+ * ```
+ */
 export const resolveOptions = (
   o: Options,
   where = "",

@@ -127,7 +127,14 @@ const resolve = (l: Limit, where: string): ResolvedLimit => {
   return { algorithm, limit, windowMs, burst }
 }
 
-/** Validates options and resolves the limits (throws `RangeError` naming the bad option). */
+/**
+ * Validates options and resolves the limits (throws `RangeError` naming the bad option).
+ *
+ * @example
+ * ```ts
+ * RateLimiter.resolveOptions({ limit: 5, windowMs: 1000 }) // [{ algorithm: "token-bucket", limit: 5, windowMs: 1000, burst: 5 }]
+ * ```
+ */
 export const resolveOptions = (options: Options): ReadonlyArray<ResolvedLimit> => {
   if (options.limits !== undefined) {
     if (options.limits.length === 0) {
@@ -195,8 +202,8 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
         sync === undefined
           ? undefined
           : (key, cost = 1) => {
-              if (badCost(cost)) throw costError(name, cost, maxCost)
-              return sync(key, cost, now(), true)
+              if (cost !== 1 && badCost(cost)) throw costError(name, cost, maxCost)
+              return sync(key, cost, Math.floor(clock.currentTimeMillisUnsafe()), true)
             },
     }
     return limiter

@@ -46,7 +46,14 @@ import { MemoryStoreState } from "./internal/memoryStore.ts"
 /** The rate-limiting algorithms. */
 export type Algorithm = "token-bucket" | "gcra" | "fixed-window" | "sliding-window" | "sliding-log"
 
-/** All algorithm names, for validation and iteration. */
+/**
+ * All algorithm names, for validation and iteration.
+ *
+ * @example
+ * ```ts
+ * for (const algorithm of RateLimiterStore.algorithms) console.log(algorithm)
+ * ```
+ */
 export const algorithms: ReadonlyArray<Algorithm> = [
   "token-bucket",
   "gcra",

@@ -124,7 +124,14 @@ const resolve = <E>(o: Options<E>): Resolved<E> => {
   }
 }
 
-/** The un-jittered delay of retry `n`, capped. */
+/**
+ * The un-jittered delay of retry `n` (1 = first retry), capped at `maxDelayMs`.
+ *
+ * @example
+ * ```ts
+ * Retry.baseDelay("exponential", 100, 2, 30_000, 3) // 400
+ * ```
+ */
 export const baseDelay = (
   backoff: Backoff,
   baseDelayMs: number,

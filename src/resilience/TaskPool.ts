@@ -44,7 +44,15 @@ export interface TaskPools {
   readonly names: Effect.Effect<ReadonlyArray<string>>
 }
 
-/** The `TaskPool` service. */
+/**
+ * The `TaskPool` service.
+ *
+ * @example
+ * ```ts
+ * const pools = yield* TaskPool.TaskPool
+ * const db = yield* pools.get("db")
+ * ```
+ */
 export class TaskPool extends Context.Service<TaskPool, TaskPools>()("troupe/resilience/TaskPool") {}
 
 /**
