@@ -92,5 +92,5 @@ export const protect = <A, E, R>(
     const inner = attempt
     attempt = Effect.flatMap(limiter.consume(rlKey, cost), () => inner)
   }
-  return options.retry === undefined ? attempt : attempt.pipe(Retry.retry<E | ProtectError>(options.retry))
+  return options.retry === undefined ? attempt : Retry.retry(attempt, options.retry)
 }

@@ -159,16 +159,28 @@ const retryAfterOf = (error: unknown): number => {
 }
 
 /**
- * Retries `effect` on typed failures according to `options` (validated eagerly). Pipeable.
+ * Retries `effect` on typed failures according to `options` (validated eagerly). Data-first, or data-last
+ * for `pipe` (then annotate `retryOn`'s parameter, or get `unknown`).
  *
  * @example
  * ```ts
- * const resilient = callDownstream.pipe(Retry.retry({ backoff: "linear", baseDelayMs: 200, maxAttempts: 5, maxElapsedMs: 2_000 }))
+ * const a = Retry.retry(callDownstream, { retryOn: (e) => e._tag === "Unavailable" }) // e is typed from the effect
+ * const b = callDownstream.pipe(Retry.retry({ backoff: "linear", baseDelayMs: 200, maxAttempts: 5, maxElapsedMs: 2_000 }))
  * ```
  */
-export const retry = <E>(options: Options<NoInfer<E>> = {}) => {
-  const o = resolve(options)
-  return <A, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const retry: {
+  <E = unknown>(
+    options?: Options<E>,
+  ): <A, E2 extends E, R>(effect: Effect.Effect<A, E2, R>) => Effect.Effect<A, E2, R>
+  <A, E, R>(effect: Effect.Effect<A, E, R>, options?: Options<E>): Effect.Effect<A, E, R>
+} = function (this: unknown, ...args: ReadonlyArray<unknown>): any {
+  if (Effect.isEffect(args[0])) return retryWith(resolve((args[1] ?? {}) as Options<unknown>))(args[0])
+  return retryWith(resolve((args[0] ?? {}) as Options<unknown>))
+} as any
+
+const retryWith =
+  <E>(o: Resolved<E>) =>
+  <A, E2 extends E, R>(effect: Effect.Effect<A, E2, R>): Effect.Effect<A, E2, R> =>
     Effect.gen(function* () {
       const clock = yield* Clock.Clock
       const random = yield* Random.Random
@@ -206,7 +218,6 @@ export const retry = <E>(options: Options<NoInfer<E>> = {}) => {
         if (delay > 0) yield* Effect.sleep(delay)
       }
     })
-}
 
 /** Options of {@link makeBudget}. */
 export interface BudgetOptions {
