@@ -434,10 +434,15 @@ const makeWith = (o: Resolved, now: () => number): CircuitBreaker => {
       )
     },
   })
+  // A plain constructor over that prototype gives every call object the same shape.
+  const Call = function (this: { inner: unknown }, inner: unknown) {
+    this.inner = inner
+  } as unknown as new (
+    inner: Effect.Effect<any, any, any>,
+  ) => Guarded
+  Call.prototype = proto
   const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
-    const g = Object.create(proto)
-    g.inner = effect
-    return g
+    return new Call(effect)
   }
   return {
     name: o.name,
