@@ -15,11 +15,6 @@ import type { Band, BandOut } from "./limiterBands.ts"
 const INITIAL_SLOTS = 1024
 const SAMPLE = 64
 
-/** What a decision reports, filled in place. */
-export interface StoreOut extends BandOut {
-  allowed: boolean
-}
-
 export class MemoryStoreState {
   private map = new Map<string, number>()
   private keys: Array<string | undefined> = new Array(INITIAL_SLOTS)
