@@ -284,7 +284,7 @@ class Core {
     const made = {
       generation,
       onSuccess: (a: unknown) => {
-        if (generation === this.generation) this.window.record(0, 0)
+        this.closedSuccess(generation)
         return Exit.succeed(a)
       },
       onFailure: (cause: Cause.Cause<unknown>) => {
@@ -359,12 +359,25 @@ class Core {
     }
     if (this.state !== CLOSED) return
     this.window.record((failed ? FAILURE : 0) | (slow ? SLOW : 0), now)
-    if (!failed && !slow) return
+    this.judge(timed ? now : this.now())
+  }
+
+  /** Opens when the window holds at least `minimumCalls` calls and a rate reaches its threshold. */
+  private judge(now: number): void {
     this.window.counts(now, this.counts)
     const c = this.counts
-    if (c.calls >= this.o.minimumCalls && this.tripped(c.calls, c.failures, c.slow)) {
-      this.transition(OPEN, timed ? now : this.now())
-    }
+    if (c.calls >= this.o.minimumCalls && this.tripped(c.calls, c.failures, c.slow))
+      this.transition(OPEN, now)
+  }
+
+  /**
+   * A success on the fast path (closed, count window). A success can trip the breaker only when it brings the
+   * window to `minimumCalls` calls (otherwise it cannot raise a rate), so only then is the window judged.
+   */
+  closedSuccess(generation: number): void {
+    if (generation !== this.generation) return
+    this.window.record(0, 0)
+    if (this.window.held() === this.o.minimumCalls) this.judge(this.now())
   }
 
   private tripped(calls: number, failures: number, slow: number): boolean {

@@ -79,6 +79,27 @@ describe("Bulkhead", () => {
     )
   })
 
+  it("starts queued tasks in arrival order", async () => {
+    await runTest(
+      Effect.gen(function* () {
+        const b = yield* Bulkhead.make({ maxConcurrency: 1, maxQueue: 10 })
+        const gate = yield* Deferred.make<void>()
+        const started: number[] = []
+        const first = yield* Effect.forkChild(b.run(Deferred.await(gate)))
+        yield* Effect.yieldNow
+        const rest = []
+        for (let i = 0; i < 6; i++) {
+          rest.push(yield* Effect.forkChild(b.run(Effect.sync(() => started.push(i)))))
+          yield* Effect.yieldNow
+        }
+        yield* Deferred.succeed(gate, undefined)
+        yield* Fiber.join(first)
+        for (const f of rest) yield* Fiber.join(f)
+        expect(started).toEqual([0, 1, 2, 3, 4, 5])
+      }),
+    )
+  })
+
   it("frees the queue place of a task interrupted while waiting", async () => {
     await runTest(
       Effect.gen(function* () {

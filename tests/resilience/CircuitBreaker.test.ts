@@ -35,6 +35,46 @@ describe("CircuitBreaker", () => {
     )
   })
 
+  it("opens exactly when a sliding-count model says so, for random outcome sequences", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom(0.25, 0.5, 0.75, 1),
+        fc.array(fc.boolean(), { maxLength: 30 }),
+        async (size, minimumCalls, threshold, outcomes) => {
+          // Model: the last `size` outcomes; open at the first call after which the window holds at least
+          // minimumCalls calls and failures / calls >= threshold.
+          let expectedOpenAt = -1
+          const window: boolean[] = []
+          outcomes.forEach((failed, i) => {
+            if (expectedOpenAt >= 0) return
+            window.push(failed)
+            if (window.length > size) window.shift()
+            const failures = window.filter((f) => f).length
+            if (window.length >= minimumCalls && failures / window.length >= threshold) expectedOpenAt = i
+          })
+          const openedAt = await runTest(
+            Effect.gen(function* () {
+              const b = yield* CircuitBreaker.make({
+                window: { type: "count", size },
+                minimumCalls,
+                failureRateThreshold: threshold,
+              })
+              for (let i = 0; i < outcomes.length; i++) {
+                yield* Effect.ignore(b.run(outcomes[i] ? boom : ok))
+                if ((yield* b.state) === "open") return i
+              }
+              return -1
+            }),
+          )
+          expect(openedAt).toBe(expectedOpenAt)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
   it("forgets outcomes that slide out of the count window", async () => {
     await runTest(
       Effect.gen(function* () {

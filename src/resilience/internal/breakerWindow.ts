@@ -15,6 +15,8 @@ export interface WindowCounts {
 
 export interface OutcomeWindow {
   record(outcome: number, now: number): void
+  /** Outcomes held (count windows); time windows report -1 (use `counts`). */
+  held(): number
   counts(now: number, out: WindowCounts): void
   clear(): void
 }
@@ -42,6 +44,9 @@ export class CountWindow implements OutcomeWindow {
     if (outcome & FAILURE) this.failures++
     if (outcome & SLOW) this.slow++
     this.head = this.head + 1 === this.size ? 0 : this.head + 1
+  }
+  held(): number {
+    return this.filled
   }
   counts(_now: number, out: WindowCounts): void {
     out.calls = this.filled
@@ -87,6 +92,9 @@ export class TimeWindow implements OutcomeWindow {
     this.calls[i]++
     if (outcome & FAILURE) this.failures[i]++
     if (outcome & SLOW) this.slow[i]++
+  }
+  held(): number {
+    return -1
   }
   counts(now: number, out: WindowCounts): void {
     const horizon = now - this.sizeMs
