@@ -92,12 +92,14 @@ export const make = (options: Options = {}): TaskPools => {
 }
 
 /**
- * The `TaskPool` service as a layer.
+ * The `TaskPool` service as a layer (options validated eagerly; each build of the layer has its own pools).
  *
  * @example
  * ```ts
  * program.pipe(Effect.provide(TaskPool.layer({ defaults: { maxConcurrency: 4 } })))
  * ```
  */
-export const layer = (options: Options = {}): Layer.Layer<TaskPool> =>
-  Layer.sync(TaskPool, () => make(options))
+export const layer = (options: Options = {}): Layer.Layer<TaskPool> => {
+  make(options) // validates eagerly: bad options fail here, naming the option, not when the layer is built
+  return Layer.sync(TaskPool, () => make(options))
+}

@@ -208,5 +208,6 @@ describe("TaskPool", () => {
 
   it("fails at construction on a bad pool option, naming it", () => {
     expect(() => TaskPool.make({ pools: { db: { maxConcurrency: 0 } } })).toThrow('"pools.db.maxConcurrency"')
+    expect(() => TaskPool.layer({ defaults: { maxQueue: -1 } })).toThrow('"defaults.maxQueue"')
   })
 })
