@@ -75,6 +75,49 @@ describe("CircuitBreaker", () => {
     )
   })
 
+  it("judges a time window like a bucketed model, for random timed outcome sequences", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom(0.5, 1),
+        fc.array(fc.record({ dt: fc.integer({ min: 0, max: 700 }), failed: fc.boolean() }), {
+          maxLength: 25,
+        }),
+        async (minimumCalls, threshold, calls) => {
+          // Model: 1000 ms in 10 buckets of 100 ms; a call at t counts while its bucket start is > t' - 1000.
+          const history: Array<{ t: number; failed: boolean }> = []
+          let expectedOpenAt = -1
+          let t = 0
+          calls.forEach((c, i) => {
+            t += c.dt
+            if (expectedOpenAt >= 0) return
+            history.push({ t, failed: c.failed })
+            const live = history.filter((h) => Math.floor(h.t / 100) * 100 > t - 1000)
+            const failures = live.filter((h) => h.failed).length
+            if (live.length >= minimumCalls && failures / live.length >= threshold) expectedOpenAt = i
+          })
+          const openedAt = await runTest(
+            Effect.gen(function* () {
+              const b = yield* CircuitBreaker.make({
+                window: { type: "time", sizeMs: 1000, buckets: 10 },
+                minimumCalls,
+                failureRateThreshold: threshold,
+              })
+              for (let i = 0; i < calls.length; i++) {
+                if (calls[i].dt > 0) yield* TestClock.adjust(calls[i].dt)
+                yield* Effect.ignore(b.run(calls[i].failed ? boom : ok))
+                if ((yield* b.state) === "open") return i
+              }
+              return -1
+            }),
+          )
+          expect(openedAt).toBe(expectedOpenAt)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
   it("forgets outcomes that slide out of the count window", async () => {
     await runTest(
       Effect.gen(function* () {
