@@ -220,6 +220,8 @@ class Core {
   probeFailures = 0
   probeSlow = 0
   readonly window: OutcomeWindow
+  /** The same window when it is a count window (the fast path's concrete type). */
+  readonly countWindow: CountWindow | undefined
   readonly counts: WindowCounts = { calls: 0, failures: 0, slow: 0 }
   readonly listeners = new Set<(change: StateChange) => void>()
   /** Whether a closed-state call needs the clock (slow detection or a time window). */
@@ -229,10 +231,9 @@ class Core {
   constructor(o: Resolved, now: () => number) {
     this.o = o
     this.now = now
-    this.window =
-      o.window.type === "count"
-        ? new CountWindow(o.window.size)
-        : new TimeWindow(o.window.sizeMs, o.window.buckets ?? 10)
+    const w = o.window
+    this.countWindow = w.type === "count" ? new CountWindow(w.size) : undefined
+    this.window = w.type === "count" ? this.countWindow! : new TimeWindow(w.sizeMs, w.buckets ?? 10)
     this.timed = o.slowCallDurationMs !== undefined || o.window.type === "time"
     this.fast = !this.timed
   }
@@ -376,8 +377,9 @@ class Core {
    */
   closedSuccess(generation: number): void {
     if (generation !== this.generation) return
-    this.window.record(0, 0)
-    if (this.window.held() === this.o.minimumCalls) this.judge(this.now())
+    const w = this.countWindow!
+    w.record(0)
+    if (w.held() === this.o.minimumCalls) this.judge(this.now())
   }
 
   private tripped(calls: number, failures: number, slow: number): boolean {
