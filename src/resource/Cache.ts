@@ -196,7 +196,9 @@ class CacheImpl<K, V> implements Cache<K, V> {
     private readonly scope: Scope.Scope,
   ) {
     const maximumSize =
-      options.maximumSize === undefined ? Infinity : integerAtLeast("Cache", "maximumSize", options.maximumSize, 1)
+      options.maximumSize === undefined
+        ? Infinity
+        : integerAtLeast("Cache", "maximumSize", options.maximumSize, 1)
     const maximumWeight =
       options.maximumWeight === undefined
         ? Infinity
@@ -210,12 +212,16 @@ class CacheImpl<K, V> implements Cache<K, V> {
       throw new RangeError('Cache: "weigher" must be a function (key, value) => integer >= 1.')
     }
     if (options.weigher !== undefined && maximumWeight === Infinity) {
-      throw new RangeError('Cache: "weigher" needs "maximumWeight" to bound the total weight. Pass maximumWeight.')
+      throw new RangeError(
+        'Cache: "weigher" needs "maximumWeight" to bound the total weight. Pass maximumWeight.',
+      )
     }
     this.ttlMs = optionalMillis("Cache", "ttl", options.ttl) ?? Infinity
     this.graceMs = optionalMillis("Cache", "staleWhileRevalidate", options.staleWhileRevalidate) ?? 0
     if (this.graceMs > 0 && this.ttlMs === Infinity) {
-      throw new RangeError('Cache: "staleWhileRevalidate" needs a "ttl" (nothing goes stale without one). Pass ttl.')
+      throw new RangeError(
+        'Cache: "staleWhileRevalidate" needs a "ttl" (nothing goes stale without one). Pass ttl.',
+      )
     }
     this.failureTtlMs = optionalMillis("Cache", "failureTtl", options.failureTtl)
     const weigher = options.weigher
@@ -223,7 +229,9 @@ class CacheImpl<K, V> implements Cache<K, V> {
       maximumSize,
       maximumWeight,
       weigher:
-        weigher === undefined ? undefined : (k: K, v: V | FailedLoad) => (v instanceof FailedLoad ? 1 : weigher(k, v)),
+        weigher === undefined
+          ? undefined
+          : (k: K, v: V | FailedLoad) => (v instanceof FailedLoad ? 1 : weigher(k, v)),
       now: () => clock.currentTimeMillisUnsafe(),
     })
   }
@@ -357,7 +365,11 @@ class CacheImpl<K, V> implements Cache<K, V> {
   }
 
   /** Registers a flight for `key` (synchronously, by the caller) and runs `load` as its leader. */
-  private lead<E, R>(key: K, load: Effect.Effect<V, E, R>, options: WriteOptions | undefined): Effect.Effect<V, E, R> {
+  private lead<E, R>(
+    key: K,
+    load: Effect.Effect<V, E, R>,
+    options: WriteOptions | undefined,
+  ): Effect.Effect<V, E, R> {
     const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
     this.inflight.set(key, flight)
     return Effect.onExit(load, (exit) =>
@@ -383,7 +395,8 @@ class CacheImpl<K, V> implements Cache<K, V> {
   }
 
   private storeLoaded(key: K, value: V, options: WriteOptions | undefined): void {
-    const ttlMs = options?.ttl === undefined ? this.ttlMs : (optionalMillis("Cache", "ttl", options.ttl) as number)
+    const ttlMs =
+      options?.ttl === undefined ? this.ttlMs : (optionalMillis("Cache", "ttl", options.ttl) as number)
     this.core.set(key, value, ttlMs, ttlMs === Infinity ? 0 : this.graceMs)
   }
 

@@ -194,7 +194,9 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
     this.max = integerAtLeast("Pool", "max", options.max, 1)
     this.min = integerAtLeast("Pool", "min", options.min ?? 0, 0)
     if (this.min > this.max) {
-      throw new RangeError(`Pool: "min" (${this.min}) must not exceed "max" (${this.max}). Lower min or raise max.`)
+      throw new RangeError(
+        `Pool: "min" (${this.min}) must not exceed "max" (${this.max}). Lower min or raise max.`,
+      )
     }
     this.timeoutMs = positiveMillis("Pool", "acquireTimeout", options.acquireTimeout ?? 30_000)
     this.maxWaiters = integerAtLeast("Pool", "maxWaiters", options.maxWaiters ?? 1024, 0)
@@ -398,7 +400,11 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
     }).pipe(Effect.map(() => holder.value as A))
   }
 
-  private afterWait(node: Waiter<A>, exit: Exit.Exit<unknown, unknown>, scope: Scope.Scope): Effect.Effect<void> {
+  private afterWait(
+    node: Waiter<A>,
+    exit: Exit.Exit<unknown, unknown>,
+    scope: Scope.Scope,
+  ): Effect.Effect<void> {
     if (node.queued) this.unqueue(node)
     const item = node.item
     if (item !== undefined) {
@@ -480,7 +486,9 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
   }
 
   private destroyAll(items: ReadonlyArray<Item<A>>): Effect.Effect<void> {
-    return Effect.uninterruptible(Effect.forEach(items, (item) => this.release(item.value), { discard: true }))
+    return Effect.uninterruptible(
+      Effect.forEach(items, (item) => this.release(item.value), { discard: true }),
+    )
   }
 
   /** A slot was freed: let the oldest waiter create a resource in it. */

@@ -145,7 +145,10 @@ export interface ResourceManager {
   /** Admits `request` whole or fails with `BudgetExceeded`; the token lives until the scope closes. */
   acquire(request?: Request): Effect.Effect<Token, BudgetExceeded, Scope.Scope>
   /** Runs `effect` while holding `request`. */
-  withAdmission<A, E, R>(request: Request, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R>
+  withAdmission<A, E, R>(
+    request: Request,
+    effect: Effect.Effect<A, E, R>,
+  ): Effect.Effect<A, E | BudgetExceeded, R>
   /** Registers a listener until the current scope closes. */
   onAlert(listener: (alert: Alert) => void): Effect.Effect<void, never, Scope.Scope>
   readonly usage: Effect.Effect<Usage>
@@ -252,7 +255,10 @@ class ResourceManagerImpl implements ResourceManager {
     )
   }
 
-  withAdmission<A, E, R>(request: Request, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | BudgetExceeded, R> {
+  withAdmission<A, E, R>(
+    request: Request,
+    effect: Effect.Effect<A, E, R>,
+  ): Effect.Effect<A, E | BudgetExceeded, R> {
     return Effect.scoped(Effect.andThen(this.acquire(request), effect))
   }
 

@@ -186,7 +186,8 @@ describe("Cache", () => {
         Effect.gen(function* () {
           const cache = yield* Cache.make<string, number>({ maximumSize: 100 })
           for (let round = 0; round < 5; round++) {
-            for (let i = 0; i < 50; i++) if (cache.getUnsafe(`hot${i}`) === undefined) cache.setUnsafe(`hot${i}`, i)
+            for (let i = 0; i < 50; i++)
+              if (cache.getUnsafe(`hot${i}`) === undefined) cache.setUnsafe(`hot${i}`, i)
           }
           for (let i = 0; i < 5_000; i++) cache.setUnsafe(`scan${i}`, i)
           let kept = 0
@@ -302,7 +303,9 @@ describe("Cache", () => {
             return yield* Effect.fail("boom" as const)
           })
           const fiber = yield* Effect.forkChild(
-            Effect.forEach([1, 2, 3], () => Effect.flip(cache.getOrCompute("k", failing)), { concurrency: 3 }),
+            Effect.forEach([1, 2, 3], () => Effect.flip(cache.getOrCompute("k", failing)), {
+              concurrency: 3,
+            }),
           )
           yield* TestClock.adjust(5)
           expect(yield* Fiber.join(fiber)).toEqual(["boom", "boom", "boom"])
@@ -367,7 +370,11 @@ describe("Cache", () => {
     it("serves a stale value at once and refreshes it once in the background", () =>
       run(
         Effect.gen(function* () {
-          const cache = yield* Cache.make<string, number>({ maximumSize: 10, ttl: 100, staleWhileRevalidate: 50 })
+          const cache = yield* Cache.make<string, number>({
+            maximumSize: 10,
+            ttl: 100,
+            staleWhileRevalidate: 50,
+          })
           let calls = 0
           const load = Effect.gen(function* () {
             calls++

@@ -10,11 +10,19 @@ const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
 const runExit = <A, E>(effect: Effect.Effect<A, E, any>): Promise<Exit.Exit<A, E>> =>
   Effect.runPromiseExit(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())) as Effect.Effect<A, E>)
 
-/** A resource factory that records creations, destructions and concurrent borrows. */
-const tracker = () => {
-  const t = {
+interface Tracker {
+  created: number
+  readonly destroyed: Array<number>
+  readonly live: Set<number>
+  readonly acquire: Effect.Effect<number>
+  readonly release: (id: number) => Effect.Effect<void>
+}
+
+/** A resource factory that records creations and destructions. */
+const tracker = (): Tracker => {
+  const t: Tracker = {
     created: 0,
-    destroyed: [] as Array<number>,
+    destroyed: [],
     live: new Set<number>(),
     acquire: Effect.sync(() => {
       const id = ++t.created
@@ -45,9 +53,12 @@ describe("Pool", () => {
     ]
     for (const [option, options] of bad) {
       it(`rejects invalid "${option}" (${JSON.stringify(options)}) with a message naming it`, async () => {
-        const exit = await runExit(Pool.make({ acquire: Effect.succeed(1), ...options } as Pool.Options<number, never, never>))
+        const exit = await runExit(
+          Pool.make({ acquire: Effect.succeed(1), ...options } as Pool.Options<number, never, never>),
+        )
         expect(Exit.isFailure(exit) && Cause.hasDies(exit.cause)).toBe(true)
-        if (Exit.isFailure(exit)) expect(String((Cause.squash(exit.cause) as Error).message)).toContain(option)
+        if (Exit.isFailure(exit))
+          expect(String((Cause.squash(exit.cause) as Error).message)).toContain(option)
       })
     }
   })
@@ -202,7 +213,9 @@ describe("Pool", () => {
         const holder = yield* Effect.forkChild(Effect.scoped(Effect.andThen(pool.get, Effect.sleep(10))))
         yield* Effect.yieldNow
         const waiters = yield* Effect.forEach([1, 2, 3, 4], (i) =>
-          Effect.forkChild(pool.use(() => Effect.sync(() => order.push(i)))).pipe(Effect.tap(() => Effect.yieldNow)),
+          Effect.forkChild(pool.use(() => Effect.sync(() => order.push(i)))).pipe(
+            Effect.tap(() => Effect.yieldNow),
+          ),
         )
         yield* TestClock.adjust(10)
         yield* Fiber.join(holder)
@@ -282,7 +295,13 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, min: 1, max: 3, idleTimeout: 1000 })
+        const pool = yield* Pool.make({
+          acquire: t.acquire,
+          release: t.release,
+          min: 1,
+          max: 3,
+          idleTimeout: 1000,
+        })
         yield* Effect.scoped(Effect.all([pool.get, pool.get, pool.get]))
         expect(pool.statsUnsafe().idle).toBe(3)
         yield* TestClock.adjust(999)
@@ -297,7 +316,13 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, min: 1, max: 2, maxLifetime: 500 })
+        const pool = yield* Pool.make({
+          acquire: t.acquire,
+          release: t.release,
+          min: 1,
+          max: 2,
+          maxLifetime: 500,
+        })
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(1)
         yield* TestClock.adjust(250)
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(1)
@@ -327,7 +352,9 @@ describe("Pool", () => {
     await run(
       Effect.gen(function* () {
         const scope = yield* Scope.make()
-        const pool = yield* Scope.provide(scope)(Pool.make({ acquire: t.acquire, release: t.release, max: 1, min: 1 }))
+        const pool = yield* Scope.provide(scope)(
+          Pool.make({ acquire: t.acquire, release: t.release, max: 1, min: 1 }),
+        )
         const inner = yield* Scope.make()
         yield* Scope.provide(inner)(pool.get)
         const waiter = yield* Effect.forkChild(Effect.scoped(pool.get))
@@ -340,6 +367,8 @@ describe("Pool", () => {
         expect((yield* Effect.flip(Effect.scoped(pool.get)))._tag).toBe("PoolClosed")
       }),
     )
-    expect(waiterExit && Exit.isFailure(waiterExit) && (Cause.squash(waiterExit.cause) as any)._tag).toBe("PoolClosed")
+    expect(waiterExit && Exit.isFailure(waiterExit) && (Cause.squash(waiterExit.cause) as any)._tag).toBe(
+      "PoolClosed",
+    )
   })
 })

@@ -32,7 +32,7 @@ export class FrequencySketch {
     c = t[base + 32 + ((h2 >>> 8) & 15)]
     if (c < min) min = c
     c = t[base + 48 + ((h2 >>> 12) & 15)]
-    return c < min ? c : min
+    return Math.min(c, min)
   }
 
   /** Records `n` (default 1) accesses of the key with hash `h` (conservative update, capped at 15). */
@@ -49,7 +49,7 @@ export class FrequencySketch {
     if (t[i2] < min) min = t[i2]
     if (t[i3] < min) min = t[i3]
     if (min >= 15) return
-    const target = min + n > 15 ? 15 : min + n
+    const target = Math.min(min + n, 15)
     if (t[i0] < target) t[i0] = target
     if (t[i1] < target) t[i1] = target
     if (t[i2] < target) t[i2] = target

@@ -15,7 +15,10 @@ export const integerAtLeast = (
   min: number,
   allowInfinity = false,
 ): number => {
-  if (typeof value === "number" && ((allowInfinity && value === Infinity) || (Number.isInteger(value) && value >= min)))
+  if (
+    typeof value === "number" &&
+    ((allowInfinity && value === Infinity) || (Number.isInteger(value) && value >= min))
+  )
     return value
   throw new RangeError(
     `${module}: "${option}" must be an integer >= ${min}${allowInfinity ? " (or Infinity)" : ""}, got ${show(value)}. Pass ${option} >= ${min}.`,
@@ -23,7 +26,13 @@ export const integerAtLeast = (
 }
 
 /** `value` must be a finite number in [min, max]. */
-export const numberInRange = (module: string, option: string, value: unknown, min: number, max: number): number => {
+export const numberInRange = (
+  module: string,
+  option: string,
+  value: unknown,
+  min: number,
+  max: number,
+): number => {
   if (typeof value === "number" && Number.isFinite(value) && value >= min && value <= max) return value
   throw new RangeError(
     `${module}: "${option}" must be a number between ${min} and ${max}, got ${show(value)}. Pass a value in [${min}, ${max}].`,
@@ -45,5 +54,8 @@ export const positiveMillis = (module: string, option: string, value: Duration.I
 }
 
 /** Same as `positiveMillis`, but `undefined` stays `undefined`. */
-export const optionalMillis = (module: string, option: string, value: Duration.Input | undefined): number | undefined =>
-  value === undefined ? undefined : positiveMillis(module, option, value)
+export const optionalMillis = (
+  module: string,
+  option: string,
+  value: Duration.Input | undefined,
+): number | undefined => (value === undefined ? undefined : positiveMillis(module, option, value))

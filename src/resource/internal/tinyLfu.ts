@@ -96,7 +96,10 @@ export class TinyLfu<K, V> {
     this.maximumSize = options.maximumSize
     this.weigher = options.weigher
     this.now = options.now
-    this.budget = options.weigher === undefined ? Math.min(options.maximumSize, options.maximumWeight) : options.maximumWeight
+    this.budget =
+      options.weigher === undefined
+        ? Math.min(options.maximumSize, options.maximumWeight)
+        : options.maximumWeight
     this.windowMax = Math.max(1, Math.floor(this.budget * 0.01))
     this.mainMax = Math.max(0, this.budget - this.windowMax)
     this.protectedMax = Math.floor(this.mainMax * 0.8)
@@ -322,7 +325,7 @@ export class TinyLfu<K, V> {
   private frequency(i: number): number {
     const b = i << 2
     const f = this.sketch.frequency(this.meta[b + HASH]) + (this.meta[b + REGION] >>> PENDING_SHIFT)
-    return f > 15 ? 15 : f
+    return Math.min(f, 15)
   }
 
   /** Halves the sketch and every pending count. */
