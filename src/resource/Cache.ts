@@ -328,40 +328,33 @@ class CacheImpl<K, V> implements Cache<K, V> {
   }
 
   getOrCompute<E, R>(key: K, load: Effect.Effect<V, E, R>, options?: WriteOptions): Effect.Effect<V, E, R> {
-    return Effect.suspend(() => {
-      const core = this.core
-      const now = this.clock.currentTimeMillisUnsafe()
-      const i = core.find(key, now)
-      if (i !== NIL) {
-        const value = core.values[i]
-        if (value instanceof FailedLoad) {
+    // The decision (hit / join a flight / lead a flight) and the installation of the leader's
+    // exit handler happen in one uninterruptible step; only the load and the wait are
+    // interruptible. So a registered flight always completes.
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.suspend((): Effect.Effect<V, E, R> => {
+        const core = this.core
+        const now = this.clock.currentTimeMillisUnsafe()
+        const i = core.find(key, now)
+        if (i !== NIL) {
+          const value = core.values[i]
           core.hits++
           core.touch(i)
-          return Effect.failCause(value.cause as Cause.Cause<E>)
+          if (value instanceof FailedLoad) return Effect.failCause(value.cause as Cause.Cause<E>)
+          if (now < core.staleAt[i] || this.inflight.has(key)) return Effect.succeed(value as V)
+          // stale but within the revalidation grace: serve it, refresh once in the background
+          return Effect.as(this.refreshInBackground(key, load, options), value as V)
         }
-        if (now < core.staleAt[i]) {
-          core.hits++
-          core.touch(i)
-          return Effect.succeed(value as V)
+        core.misses++
+        const flight = this.inflight.get(key)
+        if (flight !== undefined) {
+          return Effect.flatMap(restore(Deferred.await(flight.deferred)), (result) =>
+            result === RETRY ? this.getOrCompute(key, load, options) : Effect.succeed(result as V),
+          ) as Effect.Effect<V, E, R>
         }
-        // stale but within the revalidation grace: serve it, refresh once in the background
-        core.hits++
-        core.touch(i)
-        if (!this.inflight.has(key)) {
-          const refresh = this.lead(key, load, options)
-          return Effect.as(Effect.forkIn(Effect.ignore(refresh), this.scope), value as V)
-        }
-        return Effect.succeed(value as V)
-      }
-      core.misses++
-      const flight = this.inflight.get(key)
-      if (flight !== undefined) {
-        return Effect.flatMap(Deferred.await(flight.deferred), (result) =>
-          result === RETRY ? this.getOrCompute(key, load, options) : Effect.succeed(result as V),
-        ) as Effect.Effect<V, E, R>
-      }
-      return this.lead(key, load, options)
-    })
+        return this.lead(key, restore(load), options)
+      }),
+    )
   }
 
   /** Registers a flight for `key` (synchronously, by the caller) and runs `load` as its leader. */
@@ -372,24 +365,46 @@ class CacheImpl<K, V> implements Cache<K, V> {
   ): Effect.Effect<V, E, R> {
     const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
     this.inflight.set(key, flight)
-    return Effect.onExit(load, (exit) =>
+    return Effect.onExit(load, (exit) => Effect.sync(() => this.land(key, flight, exit, options)))
+  }
+
+  /** Completes a flight: store the result (unless discarded) and wake the waiters. */
+  private land(key: K, flight: Flight, exit: Exit.Exit<V, unknown>, options: WriteOptions | undefined): void {
+    if (Deferred.isDoneUnsafe(flight.deferred)) return
+    if (this.inflight.get(key) === flight) this.inflight.delete(key)
+    if (Exit.isSuccess(exit)) {
+      this.loads++
+      if (!flight.discard) this.storeLoaded(key, exit.value, options)
+      Deferred.doneUnsafe(flight.deferred, exit)
+    } else if (Cause.hasInterruptsOnly(exit.cause)) {
+      Deferred.doneUnsafe(flight.deferred, Exit.succeed(RETRY))
+    } else {
+      this.loadFailures++
+      if (this.failureTtlMs !== undefined && !flight.discard) {
+        this.core.set(key, new FailedLoad(exit.cause), this.failureTtlMs, 0)
+      } else if (!flight.discard) {
+        this.core.delete(key) // drop a stale value whose refresh failed
+      }
+      Deferred.doneUnsafe(flight.deferred, exit)
+    }
+  }
+
+  /**
+   * Forks a refresh into the cache's scope. The flight is registered now; if the fiber ends
+   * without running its exit handler (interrupted before it started, when the scope closes),
+   * the fiber observer lands the flight so that no waiter hangs.
+   */
+  private refreshInBackground<E, R>(
+    key: K,
+    load: Effect.Effect<V, E, R>,
+    options: WriteOptions | undefined,
+  ): Effect.Effect<void, never, R> {
+    const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
+    this.inflight.set(key, flight)
+    const run = Effect.onExit(load, (exit) => Effect.sync(() => this.land(key, flight, exit, options)))
+    return Effect.flatMap(Effect.forkIn(Effect.ignore(run), this.scope), (fiber) =>
       Effect.sync(() => {
-        if (this.inflight.get(key) === flight) this.inflight.delete(key)
-        if (Exit.isSuccess(exit)) {
-          this.loads++
-          if (!flight.discard) this.storeLoaded(key, exit.value, options)
-          Deferred.doneUnsafe(flight.deferred, exit)
-        } else if (Cause.hasInterruptsOnly(exit.cause)) {
-          Deferred.doneUnsafe(flight.deferred, Exit.succeed(RETRY))
-        } else {
-          this.loadFailures++
-          if (this.failureTtlMs !== undefined && !flight.discard) {
-            this.core.set(key, new FailedLoad(exit.cause), this.failureTtlMs, 0)
-          } else if (!flight.discard) {
-            this.core.delete(key) // drop a stale value whose refresh failed
-          }
-          Deferred.doneUnsafe(flight.deferred, exit)
-        }
+        fiber.addObserver(() => this.land(key, flight, Exit.interrupt() as Exit.Exit<V, unknown>, options))
       }),
     )
   }
