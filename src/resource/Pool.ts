@@ -337,13 +337,14 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
   ): Effect.Effect<A, E | AcquireError> {
     if (this.size < this.max) {
       this.size++ // slot reserved in this synchronous section
-      return this.createInSlot(scope, restore)
+      return this.createInSlot(scope, restore, this.timeoutMs)
     }
     if (this.waiting >= this.maxWaiters) {
       return Effect.fail(new PoolQueueFull({ pool: this.name, maxWaiters: this.maxWaiters }))
     }
     const node = new Waiter<A>()
     this.enqueue(node)
+    const start = this.clock.currentTimeMillisUnsafe()
     const parked = Effect.callback<void>((resume) => {
       if (node.item !== undefined || node.permit || !node.queued) return resume(Effect.void)
       node.resume = resume
@@ -354,21 +355,25 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
     // The exit handler is installed while uninterruptible, so it runs even if the wait is
     // interrupted before it starts: it unqueues the node and returns anything handed to it.
     return Effect.flatMap(
-      Effect.onExit(restore(this.withTimeout(parked)), (exit) => this.afterWait(node, exit, scope)),
+      Effect.onExit(restore(this.withTimeout(parked, this.timeoutMs)), (exit) =>
+        this.afterWait(node, exit, scope),
+      ),
       (): Effect.Effect<A, E | AcquireError> => {
         if (node.lent !== undefined) return Effect.succeed(node.lent.value)
         if (node.permit) {
+          // the whole acquire (wait + creation) stays within one acquireTimeout
           node.permit = false
-          return this.createInSlot(scope, restore)
+          const left = Math.max(1, this.timeoutMs - (this.clock.currentTimeMillisUnsafe() - start))
+          return this.createInSlot(scope, restore, left)
         }
         return Effect.fail(new PoolClosed({ pool: this.name }))
       },
     )
   }
 
-  private withTimeout<X, Y>(effect: Effect.Effect<X, Y>): Effect.Effect<X, Y | PoolTimeout> {
+  private withTimeout<X, Y>(effect: Effect.Effect<X, Y>, ms: number): Effect.Effect<X, Y | PoolTimeout> {
     return Effect.timeoutOrElse(effect, {
-      duration: this.timeoutMs,
+      duration: ms,
       orElse: () =>
         Effect.suspend(() => {
           this.timeouts++
@@ -381,9 +386,10 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
   private createInSlot(
     scope: Scope.Scope,
     restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>,
+    timeoutMs: number,
   ): Effect.Effect<A, E | PoolTimeout> {
     const holder: { value: A | undefined } = { value: undefined }
-    return Effect.onExit(restore(this.withTimeout(this.acquire)), (exit) => {
+    return Effect.onExit(restore(this.withTimeout(this.acquire, timeoutMs)), (exit) => {
       if (Exit.isFailure(exit)) {
         this.size--
         this.wakeForCreate()

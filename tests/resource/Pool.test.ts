@@ -191,6 +191,24 @@ describe("Pool", () => {
       }),
     ))
 
+  it("counts creation against acquireTimeout and frees the slot of a creation that timed out", () =>
+    run(
+      Effect.gen(function* () {
+        let started = 0
+        const pool = yield* Pool.make({
+          acquire: Effect.sync(() => started++).pipe(Effect.andThen(Effect.sleep(200)), Effect.as(1)),
+          max: 1,
+          acquireTimeout: 100,
+        })
+        const fiber = yield* Effect.forkChild(Effect.scoped(pool.get))
+        yield* TestClock.adjust(100)
+        const exit = yield* Fiber.await(fiber)
+        expect(Exit.isFailure(exit) && (Cause.squash(exit.cause) as any)._tag).toBe("PoolTimeout")
+        expect(started).toBe(1)
+        expect(pool.statsUnsafe()).toMatchObject({ size: 0, inUse: 0 })
+      }),
+    ))
+
   it("refuses at once with PoolQueueFull when maxWaiters callers already wait", () =>
     run(
       Effect.gen(function* () {
