@@ -352,19 +352,25 @@ class CacheImpl<K, V> implements Cache<K, V> {
             result === RETRY ? this.getOrCompute(key, load, options) : Effect.succeed(result as V),
           ) as Effect.Effect<V, E, R>
         }
-        return this.lead(key, restore(load), options)
+        return this.lead(key, this.openFlight(key), restore(load), options)
       }),
     )
   }
 
-  /** Registers a flight for `key` (synchronously, by the caller) and runs `load` as its leader. */
+  /** Registers a flight for `key`; called in the same synchronous section as the miss. */
+  private openFlight(key: K): Flight {
+    const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
+    this.inflight.set(key, flight)
+    return flight
+  }
+
+  /** Runs `load` as the leader of `flight`, landing it however the load ends. */
   private lead<E, R>(
     key: K,
+    flight: Flight,
     load: Effect.Effect<V, E, R>,
     options: WriteOptions | undefined,
   ): Effect.Effect<V, E, R> {
-    const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
-    this.inflight.set(key, flight)
     return Effect.onExit(load, (exit) => Effect.sync(() => this.land(key, flight, exit, options)))
   }
 
@@ -399,9 +405,8 @@ class CacheImpl<K, V> implements Cache<K, V> {
     load: Effect.Effect<V, E, R>,
     options: WriteOptions | undefined,
   ): Effect.Effect<void, never, R> {
-    const flight: Flight = { deferred: Deferred.makeUnsafe<unknown, unknown>(), discard: false }
-    this.inflight.set(key, flight)
-    const run = Effect.onExit(load, (exit) => Effect.sync(() => this.land(key, flight, exit, options)))
+    const flight = this.openFlight(key)
+    const run = this.lead(key, flight, load, options)
     return Effect.flatMap(Effect.forkIn(Effect.ignore(run), this.scope), (fiber) =>
       Effect.sync(() => {
         fiber.addObserver(() => this.land(key, flight, Exit.interrupt() as Exit.Exit<V, unknown>, options))

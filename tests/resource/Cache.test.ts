@@ -3,6 +3,7 @@ import { Cause, Effect, Exit, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { LRUCache } from "lru-cache"
+import { zipfTrace } from "../../bench/zipf.ts"
 import * as Cache from "../../src/resource/Cache.ts"
 
 const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
@@ -198,32 +199,13 @@ describe("Cache", () => {
       ))
 
     it("beats LRU on a skewed (Zipf) trace", () => {
-      let seed = 12345
-      const rnd = () => {
-        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-        return seed / 4294967296
-      }
-      const keys = 20_000
-      const cdf = new Float64Array(keys)
-      let acc = 0
-      for (let i = 0; i < keys; i++) cdf[i] = acc += 1 / (i + 1) ** 0.9
-      const sample = () => {
-        const u = rnd() * acc
-        let lo = 0
-        let hi = keys - 1
-        while (lo < hi) {
-          const m = (lo + hi) >>> 1
-          if (cdf[m] < u) lo = m + 1
-          else hi = m
-        }
-        return lo
-      }
+      const trace = zipfTrace(20_000, 0.9, 100_000, 12345)
       const cache = Cache.makeUnsafe<number, number>({ maximumSize: 500 })
       const lru = new LRUCache<number, number>({ max: 500 })
       let ours = 0
       let theirs = 0
-      for (let i = 0; i < 100_000; i++) {
-        const k = sample()
+      for (let i = 0; i < trace.length; i++) {
+        const k = trace[i]
         if (cache.getUnsafe(k) !== undefined) ours++
         else cache.setUnsafe(k, k)
         if (lru.get(k) !== undefined) theirs++

@@ -38,6 +38,10 @@ const tracker = (): Tracker => {
   return t
 }
 
+/** A pool over the tracker's resources. */
+const tracked = (t: Tracker, options: Omit<Pool.Options<number, never, never>, "acquire" | "release">) =>
+  Pool.make({ acquire: t.acquire, release: t.release, ...options })
+
 describe("Pool", () => {
   describe("construction", () => {
     const bad: Array<[string, Partial<Pool.Options<number, never, never>>]> = [
@@ -67,7 +71,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, min: 2, max: 4 })
+        const pool = yield* tracked(t, { min: 2, max: 4 })
         expect(t.created).toBe(2)
         const a = yield* pool.use((id) => Effect.succeed(id))
         const b = yield* pool.use((id) => Effect.succeed(id))
@@ -88,7 +92,7 @@ describe("Pool", () => {
         const t = tracker()
         let borrowed = 0
         let peak = 0
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, max: 5, maxWaiters: 1000 })
+        const pool = yield* tracked(t, { max: 5, maxWaiters: 1000 })
         const fiber = yield* Effect.forkChild(
           Effect.forEach(
             Array.from({ length: 200 }, (_, i) => i),
@@ -246,7 +250,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, max: 2 })
+        const pool = yield* tracked(t, { max: 2 })
         yield* Effect.exit(pool.use(() => Effect.fail("typed")))
         expect(t.destroyed).toEqual([])
         yield* Effect.exit(pool.use(() => Effect.die("defect")))
@@ -261,7 +265,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, min: 1, max: 1 })
+        const pool = yield* tracked(t, { min: 1, max: 1 })
         const fiber = yield* Effect.forkChild(pool.use(() => Effect.never))
         const scoped = yield* Effect.forkChild(Effect.scoped(Effect.andThen(pool.get, Effect.never)))
         yield* Effect.yieldNow
@@ -277,7 +281,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, max: 1 })
+        const pool = yield* tracked(t, { max: 1 })
         const holder = yield* Scope.make()
         yield* Scope.provide(holder)(pool.get)
         const waiter = yield* Effect.forkChild(Effect.scoped(Effect.andThen(pool.get, Effect.never)))
@@ -296,12 +300,7 @@ describe("Pool", () => {
       Effect.gen(function* () {
         const t = tracker()
         const broken = new Set<number>()
-        const pool = yield* Pool.make({
-          acquire: t.acquire,
-          release: t.release,
-          max: 2,
-          validate: (id) => !broken.has(id),
-        })
+        const pool = yield* tracked(t, { max: 2, validate: (id) => !broken.has(id) })
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(1)
         broken.add(1)
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(2)
@@ -313,13 +312,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({
-          acquire: t.acquire,
-          release: t.release,
-          min: 1,
-          max: 3,
-          idleTimeout: 1000,
-        })
+        const pool = yield* tracked(t, { min: 1, max: 3, idleTimeout: 1000 })
         yield* Effect.scoped(Effect.all([pool.get, pool.get, pool.get]))
         expect(pool.statsUnsafe().idle).toBe(3)
         yield* TestClock.adjust(999)
@@ -334,13 +327,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({
-          acquire: t.acquire,
-          release: t.release,
-          min: 1,
-          max: 2,
-          maxLifetime: 500,
-        })
+        const pool = yield* tracked(t, { min: 1, max: 2, maxLifetime: 500 })
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(1)
         yield* TestClock.adjust(250)
         expect(yield* pool.use((id) => Effect.succeed(id))).toBe(1)
@@ -355,7 +342,7 @@ describe("Pool", () => {
     run(
       Effect.gen(function* () {
         const t = tracker()
-        const pool = yield* Pool.make({ acquire: t.acquire, release: t.release, max: 2 })
+        const pool = yield* tracked(t, { max: 2 })
         yield* pool.use((id) => pool.invalidate(id))
         expect(t.destroyed).toEqual([1])
         yield* pool.use(() => Effect.void)
@@ -370,9 +357,7 @@ describe("Pool", () => {
     await run(
       Effect.gen(function* () {
         const scope = yield* Scope.make()
-        const pool = yield* Scope.provide(scope)(
-          Pool.make({ acquire: t.acquire, release: t.release, max: 1, min: 1 }),
-        )
+        const pool = yield* Scope.provide(scope)(tracked(t, { max: 1, min: 1 }))
         const inner = yield* Scope.make()
         yield* Scope.provide(inner)(pool.get)
         const waiter = yield* Effect.forkChild(Effect.scoped(pool.get))
