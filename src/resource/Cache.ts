@@ -246,12 +246,12 @@ class CacheImpl<K, V> implements Cache<K, V> {
 
   getUnsafe(key: K): V | undefined {
     const v = this.core.get(key)
-    if (v instanceof FailedLoad) {
+    if (this.failureTtlMs !== undefined && v instanceof FailedLoad) {
       this.core.hits--
       this.core.misses++
       return undefined
     }
-    return v
+    return v as V | undefined
   }
 
   setUnsafe(key: K, value: V, ttl?: Duration.Input): boolean {

@@ -8,7 +8,8 @@
  *   which lowers over-estimation.
  * - Aging (`halve`) is driven by the owner (every `10 × capacity` recorded accesses), so the
  *   sketch follows a drifting popularity distribution. Memory is fixed at construction:
- *   `4 × nextPow2(capacity)` bytes (512 KiB for 100k entries).
+ *   `4 × nextPow2(capacity)` bytes (512 KiB for 100k entries); the owner sizes it by entries
+ *   held, never by a weight budget.
  * @internal
  */
 export class FrequencySketch {

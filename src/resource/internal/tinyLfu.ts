@@ -74,14 +74,15 @@ export class TinyLfu<K, V> {
   private anyExpiry = false
   private random = 0x2545f491
   private additions = 0
-  private readonly sampleSize: number
+  private sampleSize: number
 
   readonly maximumSize: number
   readonly budget: number
   private readonly windowMax: number
   private readonly mainMax: number
   private readonly protectedMax: number
-  private readonly sketch: FrequencySketch
+  /** Sized to the slot arrays and re-created (counts reset) when they grow. */
+  private sketch: FrequencySketch
   private readonly weigher: ((key: K, value: V) => number) | undefined
   readonly now: () => number
 
@@ -105,10 +106,9 @@ export class TinyLfu<K, V> {
     this.protectedMax = Math.floor(this.mainMax * 0.8)
     const entryBound = Math.min(this.maximumSize, this.budget)
     this.slotLimit = Number.isFinite(entryBound) ? entryBound + 1 : 2 ** 31 - 1
-    const sketchSize = Number.isFinite(entryBound) ? entryBound : 1 << 20
-    this.sketch = new FrequencySketch(sketchSize)
-    this.sampleSize = Math.max(640, 10 * Math.min(sketchSize, 1 << 26))
     this.capacity = Math.min(this.slotLimit, 1024)
+    this.sketch = new FrequencySketch(this.capacity)
+    this.sampleSize = 10 * this.capacity
     this.meta = new Int32Array(this.capacity * 4)
     this.weights = new Float64Array(this.capacity)
     this.staleAt = new Float64Array(this.capacity)
@@ -152,7 +152,7 @@ export class TinyLfu<K, V> {
     return i
   }
 
-  /** Records an access to slot `i`: frequency and recency. */
+  /** Records an access to slot `i`: frequency and recency. Kept small so it inlines into reads. */
   touch(i: number): void {
     const m = this.meta
     const b = i << 2
@@ -160,20 +160,9 @@ export class TinyLfu<K, V> {
     if (v < PENDING_CAP) m[b + REGION] = v + PENDING_ONE
     if (++this.additions >= this.sampleSize) this.age()
     const r = v & REGION_MASK
-    if (r === PROBATION) {
-      this.unlink(i, PROBATION)
-      this.probationWeight -= this.weights[i]
-      this.linkHead(i, PROTECTED)
-      this.protectedWeight += this.weights[i]
-      while (this.protectedWeight > this.protectedMax && this.tails[PROTECTED] !== NIL) {
-        const d = this.tails[PROTECTED]
-        this.unlink(d, PROTECTED)
-        this.protectedWeight -= this.weights[d]
-        this.linkHead(d, PROBATION)
-        this.probationWeight += this.weights[d]
-      }
-    } else if (this.heads[r] !== i) {
-      // unlink and relink at the head, inline
+    if (r === PROBATION) this.promote(i)
+    else if (this.heads[r] !== i) {
+      // unlink and relink at the head (i is not the head, so it has a predecessor)
       const p = m[b + PREV]
       const n = m[b + NEXT]
       m[(p << 2) + NEXT] = n
@@ -184,6 +173,24 @@ export class TinyLfu<K, V> {
       m[b + NEXT] = h
       m[(h << 2) + PREV] = i
       this.heads[r] = i
+    }
+  }
+
+  /** A hit in probation: move to protected, demoting protected's overflow back to probation. */
+  private promote(i: number): void {
+    const unweighted = this.weigher === undefined
+    const w = unweighted ? 1 : this.weights[i]
+    this.unlink(i, PROBATION)
+    this.probationWeight -= w
+    this.linkHead(i, PROTECTED)
+    this.protectedWeight += w
+    while (this.protectedWeight > this.protectedMax && this.tails[PROTECTED] !== NIL) {
+      const d = this.tails[PROTECTED]
+      const wd = unweighted ? 1 : this.weights[d]
+      this.unlink(d, PROTECTED)
+      this.protectedWeight -= wd
+      this.linkHead(d, PROBATION)
+      this.probationWeight += wd
     }
   }
 
@@ -417,6 +424,10 @@ export class TinyLfu<K, V> {
     this.staleAt = f64(this.staleAt)
     this.expiresAt = f64(this.expiresAt)
     this.capacity = n
+    // the sketch follows the number of entries (not the weight budget, which may be bytes)
+    this.sketch = new FrequencySketch(n)
+    this.sampleSize = 10 * n
+    this.additions = 0
   }
 
   private linkHead(i: number, r: number): void {
