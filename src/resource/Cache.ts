@@ -170,7 +170,10 @@ export interface Cache<K, V> {
 
 /** A failed load kept under `failureTtl`. */
 class FailedLoad {
-  constructor(readonly cause: Cause.Cause<unknown>) {}
+  readonly cause: Cause.Cause<unknown>
+  constructor(cause: Cause.Cause<unknown>) {
+    this.cause = cause
+  }
 }
 
 /** Marks a flight whose leader was interrupted: waiters retry. */
@@ -189,12 +192,13 @@ class CacheImpl<K, V> implements Cache<K, V> {
   private readonly ttlMs: number
   private readonly graceMs: number
   private readonly failureTtlMs: number | undefined
+  private readonly clock: Clock.Clock
+  private readonly scope: Scope.Scope
 
-  constructor(
-    options: Options<K, V>,
-    private readonly clock: Clock.Clock,
-    private readonly scope: Scope.Scope,
-  ) {
+  // no parameter properties: Node's type stripping rejects them
+  constructor(options: Options<K, V>, clock: Clock.Clock, scope: Scope.Scope) {
+    this.clock = clock
+    this.scope = scope
     const maximumSize =
       options.maximumSize === undefined
         ? Infinity

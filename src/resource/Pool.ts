@@ -151,10 +151,11 @@ class Item<A> {
   invalid = false
   /** The current borrow (0: none); a release for a stale lease is ignored. */
   lease = 0
-  constructor(
-    readonly value: A,
-    readonly createdAt: number,
-  ) {
+  readonly value: A
+  readonly createdAt: number
+  constructor(value: A, createdAt: number) {
+    this.value = value
+    this.createdAt = createdAt
     this.lastUsedAt = createdAt
   }
 }
@@ -199,12 +200,10 @@ class PoolImpl<A, E, R> implements Pool<A, E> {
   private leases = 0
   /** Whether idle/lifetime limits exist (otherwise the clock is not read on the fast path). */
   private readonly timed: boolean
+  private readonly clock: Clock.Clock
 
-  constructor(
-    options: Options<A, E, R>,
-    acquire: Effect.Effect<A, E>,
-    private readonly clock: Clock.Clock,
-  ) {
+  constructor(options: Options<A, E, R>, acquire: Effect.Effect<A, E>, clock: Clock.Clock) {
+    this.clock = clock
     this.name = options.name ?? "pool"
     this.max = integerAtLeast("Pool", "max", options.max, 1)
     this.min = integerAtLeast("Pool", "min", options.min ?? 0, 0)
