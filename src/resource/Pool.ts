@@ -107,7 +107,14 @@ export interface Stats {
   readonly timeouts: number
 }
 
-/** Any failure of borrowing besides `acquire`'s own. */
+/**
+ * Any failure of borrowing besides `acquire`'s own.
+ *
+ * @example
+ * ```ts
+ * const conn = pool.use(query).pipe(Effect.catchTag("PoolTimeout", () => Effect.succeed(cachedAnswer)))
+ * ```
+ */
 export type AcquireError = PoolTimeout | PoolQueueFull | PoolClosed
 
 /**

@@ -89,5 +89,12 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
   }
 }
 
-/** Every expected failure of the resource area. */
+/**
+ * Every expected failure of the resource area.
+ *
+ * @example
+ * ```ts
+ * const describe = (e: ResourceError): string => `${e._tag}: ${e.message}`
+ * ```
+ */
 export type ResourceError = PoolTimeout | PoolQueueFull | PoolClosed | BudgetExceeded

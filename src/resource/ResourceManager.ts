@@ -41,7 +41,14 @@ import * as Scope from "effect/Scope"
 import { integerAtLeast, numberInRange } from "./internal/options.ts"
 import { BudgetExceeded } from "./ResourceError.ts"
 
-/** The budgets a manager tracks. */
+/**
+ * The budgets a manager tracks.
+ *
+ * @example
+ * ```ts
+ * const budget: ResourceManager.Budget = "bytes"
+ * ```
+ */
 export type Budget = "entries" | "bytes" | "operations"
 
 const BUDGETS: ReadonlyArray<Budget> = ["entries", "bytes", "operations"]
