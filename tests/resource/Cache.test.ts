@@ -5,6 +5,7 @@ import fc from "fast-check"
 import { LRUCache } from "lru-cache"
 import { zipfTrace } from "../../bench/zipf.ts"
 import * as Cache from "../../src/resource/Cache.ts"
+import { FrequencySketch, hashKey } from "../../src/resource/internal/frequencySketch.ts"
 
 const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
   Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())) as Effect.Effect<A, E>)
@@ -216,6 +217,29 @@ describe("Cache", () => {
     })
   })
 
+  describe("frequency sketch", () => {
+    it("estimates at least the true count (capped at 15) and halves on aging", () => {
+      const sketch = new FrequencySketch(1024)
+      const keys = Array.from({ length: 200 }, (_, i) => hashKey(`k${i}`))
+      keys.forEach((h, i) => {
+        for (let n = 0; n < i % 20; n++) sketch.increment(h)
+      })
+      keys.forEach((h, i) => {
+        expect(sketch.frequency(h)).toBeGreaterThanOrEqual(Math.min(15, i % 20))
+      })
+      const before = sketch.frequency(keys[19])
+      sketch.halve()
+      expect(sketch.frequency(keys[19])).toBe(before >>> 1)
+    })
+
+    it("is sized by entries held, not by a byte-sized weight budget", () => {
+      const cache = Cache.makeUnsafe<string, string>({ maximumWeight: 2 ** 40, weigher: (_, v) => v.length })
+      for (let i = 0; i < 100; i++) cache.setUnsafe(`k${i}`, "x".repeat(1 + i))
+      expect(cache.size).toBe(100)
+      expect(cache.weight).toBe((100 * 101) / 2)
+    })
+  })
+
   describe("getOrCompute", () => {
     it("loads once per key however many fibers ask at once", () =>
       run(
@@ -380,6 +404,23 @@ describe("Cache", () => {
         }),
       ))
   })
+
+  it("drops a stale value whose background refresh failed", () =>
+    run(
+      Effect.gen(function* () {
+        const cache = yield* Cache.make<string, number>({
+          maximumSize: 10,
+          ttl: 100,
+          staleWhileRevalidate: 100,
+        })
+        yield* cache.getOrCompute("k", Effect.succeed(1))
+        yield* TestClock.adjust(150)
+        expect(yield* cache.getOrCompute("k", Effect.fail("down"))).toBe(1) // stale, refresh forked
+        yield* Effect.yieldNow
+        expect(cache.statsUnsafe().loadFailures).toBe(1)
+        expect(yield* cache.getOrCompute("k", Effect.succeed(2))).toBe(2)
+      }),
+    ))
 
   it("counts hits, misses, loads and evictions", () =>
     run(
