@@ -158,7 +158,9 @@ export class TinyLfu<K, V> {
     const b = i << 2
     const v = m[b + REGION]
     if (v < PENDING_CAP) m[b + REGION] = v + PENDING_ONE
-    if (++this.additions >= this.sampleSize) this.age()
+    // aging is due every `sampleSize` accesses but runs at the next write: only writes make
+    // admission decisions, and keeping the call off the read path keeps reads fast
+    this.additions++
     const r = v & REGION_MASK
     if (r === PROBATION) this.promote(i)
     else if (this.heads[r] !== i) {
@@ -211,6 +213,7 @@ export class TinyLfu<K, V> {
         )
       }
     }
+    if (this.additions >= this.sampleSize) this.age()
     let i = this.index.get(key)
     if (w > this.budget) {
       if (i !== undefined) this.remove(i, "replaced")
@@ -249,7 +252,7 @@ export class TinyLfu<K, V> {
       this.totalWeight += w
       this.count++
       this.sketch.increment(h)
-      if (++this.additions >= this.sampleSize) this.age()
+      this.additions++
     }
     if (this.anyExpiry) this.sweep(2, ttlMs === Infinity ? this.now() : now)
     this.evict()
@@ -343,7 +346,7 @@ export class TinyLfu<K, V> {
       const v = m[b + REGION]
       m[b + REGION] = (((v >>> PENDING_SHIFT) >>> 1) << PENDING_SHIFT) | (v & REGION_MASK)
     }
-    this.additions >>>= 1
+    this.additions = this.additions >> 1
   }
 
   private victim(): number {
