@@ -199,6 +199,24 @@ describe("Cache", () => {
         }),
       ))
 
+    it("adapts when popularity shifts (frequencies age)", () => {
+      const cache = Cache.makeUnsafe<string, number>({ maximumSize: 100 })
+      const access = (k: string) => {
+        if (cache.getUnsafe(k) === undefined) cache.setUnsafe(k, 0)
+      }
+      const phase = (prefix: string, rounds: number) => {
+        for (let r = 0; r < rounds; r++) {
+          for (let i = 0; i < 60; i++) access(`${prefix}${i}`)
+          access(`noise${prefix}${r}`) // a one-hit key per round
+        }
+      }
+      phase("old", 200)
+      phase("new", 30) // without aging, about 45 of 60 get in by then
+      let fresh = 0
+      for (let i = 0; i < 60; i++) if (cache.hasUnsafe(`new${i}`)) fresh++
+      expect(fresh).toBeGreaterThanOrEqual(55)
+    })
+
     it("beats LRU on a skewed (Zipf) trace", () => {
       const trace = zipfTrace(20_000, 0.9, 100_000, 12345)
       const cache = Cache.makeUnsafe<number, number>({ maximumSize: 500 })
