@@ -87,6 +87,49 @@ describe("ResourceManager", () => {
       }),
     ))
 
+  it("never over-admits with hundreds of fibers racing", () =>
+    run(
+      Effect.gen(function* () {
+        const limits = { entries: 50, bytes: 1000, operations: 10 }
+        const rm = yield* ResourceManager.make({ budgets: limits })
+        let violations = 0
+        const check = () => {
+          const u = rm.usageUnsafe()
+          if (
+            u.entries.used > limits.entries ||
+            u.bytes.used > limits.bytes ||
+            u.operations.used > limits.operations
+          )
+            violations++
+        }
+        const fiber = yield* Effect.forkChild(
+          Effect.forEach(
+            Array.from({ length: 500 }, (_, i) => i),
+            (i) =>
+              Effect.exit(
+                rm.withAdmission(
+                  { entries: i % 6, bytes: (i * 37) % 150 },
+                  Effect.gen(function* () {
+                    check()
+                    yield* Effect.sleep(1 + (i % 5))
+                    check()
+                  }),
+                ),
+              ),
+            { concurrency: "unbounded" },
+          ),
+        )
+        for (let t = 0; t < 10; t++) yield* TestClock.adjust(1)
+        yield* Fiber.join(fiber)
+        const u = rm.usageUnsafe()
+        expect(violations).toBe(0)
+        expect(u.admitted).toBeGreaterThan(0)
+        expect(u.refused).toBeGreaterThan(0)
+        expect(u.admitted + u.refused).toBe(500)
+        expect([u.entries.used, u.bytes.used, u.operations.used]).toEqual([0, 0, 0])
+      }),
+    ))
+
   it("never over-admits under random interleavings (fc.scheduler)", async () => {
     await fc.assert(
       fc.asyncProperty(
