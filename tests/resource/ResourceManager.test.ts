@@ -7,6 +7,14 @@ import * as ResourceManager from "../../src/resource/ResourceManager.ts"
 const run = <A, E>(effect: Effect.Effect<A, E, any>): Promise<A> =>
   Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(TestClock.layer())) as Effect.Effect<A, E>)
 
+/** Whether any budget is above its limit right now (the invariant the races check). */
+const overLimit = (rm: ResourceManager.ResourceManager): boolean => {
+  const u = rm.usageUnsafe()
+  return (
+    u.entries.used > u.entries.limit || u.bytes.used > u.bytes.limit || u.operations.used > u.operations.limit
+  )
+}
+
 describe("ResourceManager", () => {
   describe("construction", () => {
     const bad: Array<[string, ResourceManager.Options]> = [
@@ -94,13 +102,7 @@ describe("ResourceManager", () => {
         const rm = yield* ResourceManager.make({ budgets: limits })
         let violations = 0
         const check = () => {
-          const u = rm.usageUnsafe()
-          if (
-            u.entries.used > limits.entries ||
-            u.bytes.used > limits.bytes ||
-            u.operations.used > limits.operations
-          )
-            violations++
+          if (overLimit(rm)) violations++
         }
         const fiber = yield* Effect.forkChild(
           Effect.forEach(
@@ -149,13 +151,7 @@ describe("ResourceManager", () => {
           const program = Effect.gen(function* () {
             const rm = yield* ResourceManager.make({ budgets: limits, alertThreshold: 0.5 })
             const check = () => {
-              const u = rm.usageUnsafe()
-              if (
-                u.entries.used > limits.entries ||
-                u.bytes.used > limits.bytes ||
-                u.operations.used > limits.operations
-              )
-                violations++
+              if (overLimit(rm)) violations++
             }
             yield* rm.onAlert(check)
             const fibers = yield* Effect.forEach(requests, (r, i) =>
