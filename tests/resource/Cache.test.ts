@@ -161,6 +161,59 @@ describe("Cache", () => {
     })
   })
 
+  it("never serves a value past ttl + grace through getOrCompute with stale-while-revalidate (property)", async () => {
+    type Op =
+      | { readonly _tag: "load"; readonly key: number }
+      | { readonly _tag: "get"; readonly key: number }
+      | { readonly _tag: "set"; readonly key: number }
+      | { readonly _tag: "tick"; readonly ms: number }
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ _tag: fc.constant("load" as const), key: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ _tag: fc.constant("get" as const), key: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ _tag: fc.constant("set" as const), key: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({ _tag: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 40 }) }),
+    )
+    const ttl = 30
+    const grace = 20
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+        await run(
+          Effect.gen(function* () {
+            const cache = yield* Cache.make<number, number>({
+              maximumSize: 4,
+              ttl,
+              staleWhileRevalidate: grace,
+            })
+            let now = 0
+            let serial = 0
+            const writtenAt = new Map<number, number>() // value -> time it was produced
+            const produce = Effect.sync(() => {
+              const v = serial++
+              writtenAt.set(v, now)
+              return v
+            })
+            for (const o of ops) {
+              if (o._tag === "load") {
+                const v = yield* cache.getOrCompute(o.key, produce)
+                expect(now).toBeLessThan(writtenAt.get(v)! + ttl + grace)
+              } else if (o._tag === "get") {
+                const v = cache.getUnsafe(o.key)
+                if (v !== undefined) expect(now).toBeLessThan(writtenAt.get(v)! + ttl)
+              } else if (o._tag === "set") {
+                cache.setUnsafe(o.key, yield* produce)
+              } else {
+                yield* TestClock.adjust(o.ms)
+                now += o.ms
+              }
+              expect(cache.size).toBeLessThanOrEqual(4)
+            }
+          }),
+        )
+      }),
+      { numRuns: 100 },
+    )
+  })
+
   describe("bounds and eviction", () => {
     it("keeps at most maximumSize entries", () =>
       run(
