@@ -58,8 +58,8 @@ describe("Cache", () => {
           expect(yield* cache.get("a")).toEqual(Option.some(1))
           expect(cache.getUnsafe("a")).toBe(1)
           yield* TestClock.adjust(1)
-          expect(yield* cache.get("a")).toEqual(Option.none())
           expect(cache.getUnsafe("a")).toBeUndefined()
+          expect(yield* cache.get("a")).toEqual(Option.none())
           expect(cache.statsUnsafe().expirations).toBe(1)
         }),
       ))
@@ -99,13 +99,13 @@ describe("Cache", () => {
       const op: fc.Arbitrary<Op> = fc.oneof(
         fc.record({
           _tag: fc.constant("set" as const),
-          key: fc.integer({ min: 0, max: 15 }),
-          ttl: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }),
+          key: fc.integer({ min: 0, max: 5 }),
+          ttl: fc.option(fc.constantFrom(1, 5, 10, 20, 40), { nil: undefined }),
           w: fc.integer({ min: 1, max: 4 }),
         }),
-        fc.record({ _tag: fc.constant("get" as const), key: fc.integer({ min: 0, max: 15 }) }),
-        fc.record({ _tag: fc.constant("del" as const), key: fc.integer({ min: 0, max: 15 }) }),
-        fc.record({ _tag: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 30 }) }),
+        fc.record({ _tag: fc.constant("get" as const), key: fc.integer({ min: 0, max: 5 }) }),
+        fc.record({ _tag: fc.constant("del" as const), key: fc.integer({ min: 0, max: 5 }) }),
+        fc.record({ _tag: fc.constant("tick" as const), ms: fc.constantFrom(0, 1, 5, 10, 20) }), // lands on deadlines
       )
       await fc.assert(
         fc.asyncProperty(
@@ -156,7 +156,7 @@ describe("Cache", () => {
             )
           },
         ),
-        { numRuns: 150 },
+        { numRuns: 300 },
       )
     })
   })
