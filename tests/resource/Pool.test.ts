@@ -180,6 +180,89 @@ describe("Pool", () => {
     )
   })
 
+  it("keeps its bounds with timeouts, a full wait queue and interruptions over time (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          max: fc.integer({ min: 1, max: 3 }),
+          maxWaiters: fc.integer({ min: 0, max: 4 }),
+          timeout: fc.integer({ min: 1, max: 20 }),
+        }),
+        fc.array(
+          fc.record({
+            start: fc.integer({ min: 0, max: 20 }),
+            hold: fc.integer({ min: 0, max: 15 }),
+            interruptAt: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+            die: fc.boolean(),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        async (config, borrowers) => {
+          const t = tracker()
+          let borrowed = 0
+          let peak = 0
+          const outcomes: Array<string> = []
+          await run(
+            Effect.gen(function* () {
+              const scope = yield* Scope.make()
+              const pool = yield* Scope.provide(scope)(
+                tracked(t, {
+                  max: config.max,
+                  maxWaiters: config.maxWaiters,
+                  acquireTimeout: config.timeout,
+                }),
+              )
+              const fibers = yield* Effect.forEach(borrowers, (b) =>
+                Effect.forkChild(
+                  Effect.sleep(b.start).pipe(
+                    Effect.andThen(
+                      pool.use(() =>
+                        Effect.acquireUseRelease(
+                          Effect.sync(() => {
+                            borrowed++
+                            peak = Math.max(peak, borrowed)
+                          }),
+                          () =>
+                            b.die
+                              ? Effect.andThen(Effect.sleep(b.hold), Effect.die("crash"))
+                              : Effect.sleep(b.hold),
+                          () => Effect.sync(() => void borrowed--),
+                        ),
+                      ),
+                    ),
+                    Effect.catchCause((cause) =>
+                      Effect.sync(() => {
+                        outcomes.push(
+                          Cause.hasDies(cause) ? "died" : String((Cause.squash(cause) as any)?._tag),
+                        )
+                      }),
+                    ),
+                  ),
+                ),
+              )
+              yield* Effect.forEach(borrowers, (b, i) =>
+                b.interruptAt === undefined
+                  ? Effect.void
+                  : Effect.forkChild(Effect.andThen(Effect.sleep(b.interruptAt), Fiber.interrupt(fibers[i]))),
+              )
+              for (let step = 0; step < 80; step++) yield* TestClock.adjust(1)
+              for (const f of fibers) yield* Fiber.await(f)
+              const stats = pool.statsUnsafe()
+              expect(stats).toMatchObject({ inUse: 0, waiters: 0 })
+              expect(stats.size).toBeLessThanOrEqual(config.max)
+              yield* Scope.close(scope, Exit.void)
+            }),
+          )
+          expect(peak).toBeLessThanOrEqual(config.max)
+          expect(borrowed).toBe(0)
+          expect(t.live.size).toBe(0)
+          for (const o of outcomes) expect(["died", "PoolTimeout", "PoolQueueFull", "undefined"]).toContain(o)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
   it("fails with PoolTimeout when no resource frees up in time", () =>
     run(
       Effect.gen(function* () {
