@@ -36,7 +36,9 @@
  * ```
  * @module
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import { integerAtLeast, numberInRange } from "./internal/options.ts"
 import { BudgetExceeded } from "./ResourceError.ts"
@@ -319,3 +321,27 @@ class ResourceManagerImpl implements ResourceManager {
  */
 export const make = (options: Options): Effect.Effect<ResourceManager> =>
   Effect.sync(() => new ResourceManagerImpl(options))
+
+/**
+ * A process-wide resource manager as a service (the in-memory implementation is `layer`; another
+ * backend can provide the same service).
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function* () {
+ *   const rm = yield* ResourceManager.Service
+ *   yield* rm.withAdmission({ bytes: 4096 }, work)
+ * }).pipe(Effect.provide(ResourceManager.layer({ budgets: { bytes: 1 << 30 } })))
+ * ```
+ */
+export class Service extends Context.Service<Service, ResourceManager>()("troupe/ResourceManager") {}
+
+/**
+ * The in-memory `Service`. Invalid options are a defect when the layer is built.
+ *
+ * @example
+ * ```ts
+ * const live = ResourceManager.layer({ budgets: { operations: 64 } })
+ * ```
+ */
+export const layer = (options: Options): Layer.Layer<Service> => Layer.effect(Service)(make(options))

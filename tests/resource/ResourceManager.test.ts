@@ -213,6 +213,19 @@ describe("ResourceManager", () => {
       }),
     ))
 
+  it("is provided as a service by its layer", async () => {
+    const used = await Effect.runPromise(
+      Effect.gen(function* () {
+        const rm = yield* ResourceManager.Service
+        return yield* rm.withAdmission(
+          { bytes: 5 },
+          Effect.sync(() => rm.usageUnsafe().bytes.used),
+        )
+      }).pipe(Effect.provide(ResourceManager.layer({ budgets: { bytes: 10 } }))),
+    )
+    expect(used).toBe(5)
+  })
+
   it("bounds its listeners and survives a throwing one", () =>
     run(
       Effect.gen(function* () {
