@@ -2,7 +2,8 @@
  * The synchronous W-TinyLFU engine behind `Cache`.
  *
  * Layout: every entry lives in a slot; per-slot data sits in parallel arrays (typed arrays for
- * numbers), and three doubly linked lists over slot indexes (`prev`/`next`) form the regions:
+ * numbers; links, hash and region share one `Int32Array` with a stride of 4), and three doubly
+ * linked lists over slot indexes form the regions:
  *
  * - window (about 1% of the budget), an LRU that absorbs bursts of new keys;
  * - probation and protected (together the main region, protected capped at 80% of it), a
@@ -13,6 +14,13 @@
  * LRU entry (the victim); the one with the higher estimated frequency in the count-min sketch
  * stays (ties go to the victim; a candidate with frequency > 5 wins a tie 1 time in 128, which
  * defeats hash-flooding). Expired entries lose automatically.
+ *
+ * Frequencies: a hit on a resident entry bumps a pending counter in its own slot record (same
+ * 16 bytes as its links); the estimate of a resident entry is sketch + pending, and the pending
+ * count is folded into the sketch when the entry leaves. Aging (halving sketch and pending
+ * counts) is due every `10 × slots` recorded accesses and runs at the next write, the only
+ * place admission decides anything. The sketch is re-created (counts reset) when the slot
+ * arrays grow, so its size follows the number of entries, never a weight budget.
  *
  * Expiry: each slot carries `staleAt` (soft, end of TTL) and `expiresAt` (hard, end of the
  * stale-while-revalidate grace; equal to `staleAt` without it). Reads compare against the clock,
