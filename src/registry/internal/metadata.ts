@@ -3,7 +3,7 @@
  * @internal
  */
 import { Exit, Schema } from "effect"
-import type * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaIssue from "effect/SchemaIssue"
 import { InvalidRegistration } from "../RegistryError.ts"
 
 export type Health = "healthy" | "degraded" | "unhealthy"
@@ -50,22 +50,17 @@ const parseOptions = { onExcessProperty: "error", errors: "first" } as const
 const emptyCaps: ReadonlyArray<string> = Object.freeze([])
 const emptyRecord = Object.freeze({}) as Readonly<Record<string, never>>
 
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
 /** Path and message of the first leaf issue. */
-const firstIssue = (issue: SchemaIssue.Issue, path: Array<PropertyKey>): [string, string] => {
-  switch (issue._tag) {
-    case "Pointer":
-      return firstIssue(issue.issue, [...path, ...issue.path])
-    case "Composite":
-    case "AnyOf":
-      return issue.issues.length > 0 ? firstIssue(issue.issues[0], path) : [fieldOf(path), String(issue)]
-    case "Filter":
-    case "Encoding":
-      return firstIssue(issue.issue, path)
-    case "UnexpectedKey":
-      return [fieldOf(path), "unknown field; metadata takes capabilities, health, node, resources and tags"]
-    default:
-      return [fieldOf(path), String(issue).split("\n")[0]]
-  }
+const firstIssue = (issue: SchemaIssue.Issue): [string, string] => {
+  const first = formatIssue(issue).issues[0]
+  if (first === undefined) return ["metadata", "is invalid"]
+  const path = (first.path ?? []).map((p) => (typeof p === "object" ? p.key : p))
+  const message = /excess|unexpected key/i.test(first.message)
+    ? "unknown field; metadata takes capabilities, health, node, resources and tags"
+    : first.message
+  return [fieldOf(path), message]
 }
 
 const fieldOf = (path: ReadonlyArray<PropertyKey>): string =>
@@ -91,13 +86,13 @@ export const checkName = (name: unknown, limits: Limits): InvalidRegistration | 
 export const normalize = (input: unknown, limits: Limits): Metadata | InvalidRegistration => {
   if (input === undefined)
     return { capabilities: emptyCaps, health: "healthy", node: limits.node, resources: emptyRecord, tags: emptyRecord }
-  if (input instanceof Set || (input !== null && typeof input === "object" && (input as any).capabilities instanceof Set))
+  if (input !== null && typeof input === "object" && (input as MetadataInput).capabilities instanceof Set)
     input = { ...(input as object), capabilities: [...((input as any).capabilities as Set<string>)] }
   const exit = decode(input, parseOptions)
   if (Exit.isFailure(exit)) {
     const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error: Schema.SchemaError } | undefined
     const [field, reason] = error
-      ? firstIssue(error.error.issue, [])
+      ? firstIssue(error.error.issue)
       : ["metadata", "must be an object with capabilities, health, node, resources and tags"]
     return new InvalidRegistration({ field, reason })
   }
