@@ -35,7 +35,11 @@ export const findCapableAndHealthy = <H>(
   capability: string,
   options?: Q.QueryOptions,
 ): Effect.Effect<ReadonlyArray<Entry<H>>> =>
-  run(registry, [Q.where("capabilities", "contains", capability), Q.where("health", "eq", "healthy")], options)
+  run(
+    registry,
+    [Q.where("capabilities", "contains", capability), Q.where("health", "eq", "healthy")],
+    options,
+  )
 
 /** Resource requirements (all optional; every given bound must hold). */
 export interface ResourceRequirements {
@@ -131,7 +135,9 @@ export const leastLoaded = <H>(
  * const counts = yield* Discovery.countByCapability(registry) // { vision: 12, ocr: 3 }
  * ```
  */
-export const countByCapability = <H>(registry: Registry<H>): Effect.Effect<Readonly<Record<string, number>>> =>
+export const countByCapability = <H>(
+  registry: Registry<H>,
+): Effect.Effect<Readonly<Record<string, number>>> =>
   Effect.map(registry.countBy("capabilities"), (m) => Object.fromEntries(m))
 
 /** Counts per health status. */
@@ -164,7 +170,9 @@ export const healthSummary = <H>(registry: Registry<H>): Effect.Effect<HealthSum
  * const { memory } = yield* Discovery.resourceSummary(registry)
  * ```
  */
-export const resourceSummary = <H>(registry: Registry<H>): Effect.Effect<Readonly<Record<string, ResourceStats>>> =>
+export const resourceSummary = <H>(
+  registry: Registry<H>,
+): Effect.Effect<Readonly<Record<string, ResourceStats>>> =>
   Effect.map(
     Effect.forEach([...registry.resources], (r) => registry.resourceStats(r)),
     (stats) => Object.fromEntries(stats.map((s) => [s.attribute, s])),

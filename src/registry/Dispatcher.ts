@@ -40,9 +40,9 @@ export type Strategy<M = unknown> =
   | { readonly _tag: "consistentHash"; readonly keyOf: (message: M) => string }
 
 /** Round robin in registration order. */
-export const roundRobin: Strategy<never> = { _tag: "roundRobin" }
+export const roundRobin: { readonly _tag: "roundRobin" } = { _tag: "roundRobin" }
 /** Lowest `resources.load`. */
-export const leastLoaded: Strategy<never> = { _tag: "leastLoaded" }
+export const leastLoaded: { readonly _tag: "leastLoaded" } = { _tag: "leastLoaded" }
 /**
  * Candidates must also have every capability in `require`; the most specialised wins.
  * @example
@@ -50,7 +50,9 @@ export const leastLoaded: Strategy<never> = { _tag: "leastLoaded" }
  * Dispatcher.capabilityMatch(["gpu", "fp16"])
  * ```
  */
-export const capabilityMatch = (require: ReadonlyArray<string> = []): Strategy<never> => ({
+export const capabilityMatch = (
+  require: ReadonlyArray<string> = [],
+): { readonly _tag: "capabilityMatch"; readonly require: ReadonlyArray<string> } => ({
   _tag: "capabilityMatch",
   require,
 })
@@ -63,7 +65,10 @@ export const capabilityMatch = (require: ReadonlyArray<string> = []): Strategy<n
  */
 export const weightedRandom = (
   weight: (entry: Entry<unknown>) => number = (e) => 1 / (1 + (e.metadata.resources.load ?? 0)),
-): Strategy<never> => ({ _tag: "weightedRandom", weight })
+): { readonly _tag: "weightedRandom"; readonly weight: (entry: Entry<unknown>) => number } => ({
+  _tag: "weightedRandom",
+  weight,
+})
 /**
  * Rendezvous hashing of a key taken from the message.
  * @example
@@ -71,7 +76,10 @@ export const weightedRandom = (
  * Dispatcher.consistentHash((msg: { userId: string }) => msg.userId)
  * ```
  */
-export const consistentHash = <M>(keyOf: (message: M) => string): Strategy<M> => ({ _tag: "consistentHash", keyOf })
+export const consistentHash = <M>(keyOf: (message: M) => string): Strategy<M> => ({
+  _tag: "consistentHash",
+  keyOf,
+})
 
 /** A dispatcher over one registry. */
 export interface Dispatcher<H, M> {
@@ -211,12 +219,15 @@ export const make = <H, M = unknown>(
   const select = (capability: string, message?: M): Effect.Effect<Entry<H>, NoAgentAvailable> =>
     Effect.flatMap(strategy._tag === "weightedRandom" ? Random.next : Effect.succeed(0), (r) => {
       const e = pick(capability, message, r)
-      return e === undefined ? Effect.fail(new NoAgentAvailable({ capability, strategy: name })) : Effect.succeed(e)
+      return e === undefined
+        ? Effect.fail(new NoAgentAvailable({ capability, strategy: name }))
+        : Effect.succeed(e)
     })
 
   return {
     strategy,
     select,
-    route: (capability, message, send) => Effect.flatMap(select(capability, message), (e) => send(e.handle, message)),
+    route: (capability, message, send) =>
+      Effect.flatMap(select(capability, message), (e) => send(e.handle, message)),
   }
 }

@@ -245,7 +245,8 @@ export const validate = (q: unknown, resources?: ReadonlySet<string>): InvalidQu
   let budget = maxCriteria
   const go = (q: unknown, at: string): InvalidQuery | undefined => {
     if (Array.isArray(q)) return go({ and: q }, at)
-    if (q === null || typeof q !== "object") return fail(at, "expected a criterion { path, op, value } or an and/or group")
+    if (q === null || typeof q !== "object")
+      return fail(at, "expected a criterion { path, op, value } or an and/or group")
     if ("and" in q || "or" in q) {
       const parts = (q as any).and ?? (q as any).or
       if (!Array.isArray(parts)) return fail(at, "and/or groups take an array of sub-queries")
@@ -265,10 +266,15 @@ export const validate = (q: unknown, resources?: ReadonlySet<string>): InvalidQu
       path === "node" ||
       (path.startsWith("resources.") && path.length > 10) ||
       (path.startsWith("tags.") && path.length > 5)
-    if (!known) return fail(path, "unknown path; use key, capabilities, health, node, resources.<attribute> or tags.<name>")
+    if (!known)
+      return fail(
+        path,
+        "unknown path; use key, capabilities, health, node, resources.<attribute> or tags.<name>",
+      )
     if (path.startsWith("resources.") && resources !== undefined && !resources.has(path.slice(10)))
       return fail(path, `undeclared resource attribute; known: ${[...resources].join(", ")}`)
-    if (!ops.includes(op)) return fail(path, `unknown operator ${JSON.stringify(op)}; use one of ${ops.join(" ")}`)
+    if (!ops.includes(op))
+      return fail(path, `unknown operator ${JSON.stringify(op)}; use one of ${ops.join(" ")}`)
     if (op === "in" || op === "notIn") {
       if (!Array.isArray(value)) return fail(path, `${op} takes an array of values`)
       if (value.length > maxInValues) return fail(path, `${op} takes at most ${maxInValues} values`)

@@ -54,7 +54,14 @@ import { Cause, Effect, Option, Queue, type Scope, Stream } from "effect"
 import type { Health, Metadata, MetadataInput } from "./internal/metadata.ts"
 import { checkName, merge, normalize } from "./internal/metadata.ts"
 import * as Planner from "./internal/planner.ts"
-import { type Change, type ChangeKind, type Conflict, type Entry, type Pending, Store } from "./internal/store.ts"
+import {
+  type Change,
+  type ChangeKind,
+  type Conflict,
+  type Entry,
+  type Pending,
+  Store,
+} from "./internal/store.ts"
 import * as Q from "./Query.ts"
 import {
   AgentNotAlive,
@@ -116,7 +123,11 @@ export interface Registry<H> {
   /** Resource attributes with a sorted index (memory, cpu, load and the declared ones). */
   readonly resources: ReadonlySet<string>
   /** Registers `handle` under `key` if absent (unique) or if the pair is absent (duplicate). */
-  readonly register: (key: string, handle: H, metadata?: MetadataInput) => Effect.Effect<Entry<H>, RegistrationError>
+  readonly register: (
+    key: string,
+    handle: H,
+    metadata?: MetadataInput,
+  ) => Effect.Effect<Entry<H>, RegistrationError>
   /** Registers all items or none. */
   readonly registerMany: (
     items: ReadonlyArray<Registration<H>>,
@@ -135,7 +146,11 @@ export interface Registry<H> {
   /** Synchronously removes every entry of an agent that ended (lifecycle hooks); watchers see reason `"exit"`. */
   readonly agentExitedUnsafe: (handle: H) => number
   /** Replaces metadata of the entry under `key` (and `handle` in duplicate mode): entry and indexes in one step. */
-  readonly updateMetadata: (key: string, update: MetadataUpdate, handle?: H) => Effect.Effect<Entry<H>, NotRegistered | InvalidRegistration>
+  readonly updateMetadata: (
+    key: string,
+    update: MetadataUpdate,
+    handle?: H,
+  ) => Effect.Effect<Entry<H>, NotRegistered | InvalidRegistration>
   /** The entry under `key` (the first one in duplicate mode). */
   readonly lookup: (key: string) => Effect.Effect<Option.Option<Entry<H>>>
   /** The entry under `key`, or fails with `NotRegistered`. */
@@ -147,7 +162,10 @@ export interface Registry<H> {
   /** The entries of one agent. */
   readonly entriesOf: (handle: H) => Effect.Effect<ReadonlyArray<Entry<H>>>
   /** Runs a query (see {@link Query}). */
-  readonly query: (query: Q.Query, options?: Q.QueryOptions) => Effect.Effect<ReadonlyArray<Entry<H>>, InvalidQuery>
+  readonly query: (
+    query: Q.Query,
+    options?: Q.QueryOptions,
+  ) => Effect.Effect<ReadonlyArray<Entry<H>>, InvalidQuery>
   /** Synchronous query; throws `InvalidQuery` on a malformed query. */
   readonly queryUnsafe: (query: Q.Query, options?: Q.QueryOptions) => ReadonlyArray<Entry<H>>
   /** The plan the planner would choose, as one line (`index capability (~400 candidates)`, `scan (...)`). */
@@ -159,7 +177,9 @@ export interface Registry<H> {
   /** Aggregates of one numeric resource attribute. */
   readonly resourceStats: (attribute: string) => Effect.Effect<ResourceStats>
   /** Live changes from the moment the stream starts; the subscription ends with the stream. */
-  readonly watch: (options?: WatchOptions) => Stream.Stream<Change<H>, WatchOverflow | WatchLimitReached | InvalidQuery>
+  readonly watch: (
+    options?: WatchOptions,
+  ) => Stream.Stream<Change<H>, WatchOverflow | WatchLimitReached | InvalidQuery>
   /** Subscribes now (in the scope) and returns the stream of changes from this point on. */
   readonly subscribe: (
     options?: WatchOptions,
@@ -248,9 +268,17 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     node: options.node ?? "local",
   }
   const isAlive = options.isAlive
-  const store = new Store<H>(keys === "unique", maxEntries, resources, options.handleId ?? (defaultId as (h: H) => unknown))
+  const store = new Store<H>(
+    keys === "unique",
+    maxEntries,
+    resources,
+    options.handleId ?? (defaultId as (h: H) => unknown),
+  )
 
-  const prepare = (items: ReadonlyArray<Registration<H>>, batch: boolean): Array<Pending<H>> | InvalidRegistration => {
+  const prepare = (
+    items: ReadonlyArray<Registration<H>>,
+    batch: boolean,
+  ): Array<Pending<H>> | InvalidRegistration => {
     const out: Array<Pending<H>> = new Array(items.length)
     for (let i = 0; i < items.length; i++) {
       const { key, handle, metadata } = items[i]
@@ -277,7 +305,11 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
   }
 
   const registerUnsafe: Registry<H>["registerUnsafe"] = (key, handle, metadata, opts) => {
-    const r = registerBatch([{ key, handle, metadata: metadata as MetadataInput }], false, opts?.checkAlive ?? true)
+    const r = registerBatch(
+      [{ key, handle, metadata: metadata as MetadataInput }],
+      false,
+      opts?.checkAlive ?? true,
+    )
     return Array.isArray(r) ? r[0] : r
   }
 
@@ -293,7 +325,11 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     return all.length
   }
 
-  const update = (key: string, upd: MetadataUpdate, handle: H | undefined): Entry<H> | NotRegistered | InvalidRegistration => {
+  const update = (
+    key: string,
+    upd: MetadataUpdate,
+    handle: H | undefined,
+  ): Entry<H> | NotRegistered | InvalidRegistration => {
     const e = store.find(key, handle)
     if (e === undefined) return new NotRegistered({ key })
     const patch = typeof upd === "function" ? upd(e.metadata) : upd
@@ -306,8 +342,14 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     const err = Q.validate(q, resources)
     if (err !== undefined) return err
     if (options === undefined) return undefined
-    if (options.sortBy !== undefined && !(options.sortBy.startsWith("resources.") && resources.has(options.sortBy.slice(10))))
-      return new InvalidQuery({ path: "sortBy", reason: `must be resources.<attribute> with one of ${[...resources].join(", ")}` })
+    if (
+      options.sortBy !== undefined &&
+      !(options.sortBy.startsWith("resources.") && resources.has(options.sortBy.slice(10)))
+    )
+      return new InvalidQuery({
+        path: "sortBy",
+        reason: `must be resources.<attribute> with one of ${[...resources].join(", ")}`,
+      })
     if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 0))
       return new InvalidQuery({ path: "limit", reason: "must be an integer >= 0" })
     if (options.offset !== undefined && !(Number.isInteger(options.offset) && options.offset >= 0))
@@ -383,7 +425,9 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     updateMetadata: (key, upd, handle) =>
       Effect.suspend(() => {
         const r = update(key, upd, handle)
-        return r instanceof NotRegistered || r instanceof InvalidRegistration ? Effect.fail(r) : Effect.succeed(r)
+        return r instanceof NotRegistered || r instanceof InvalidRegistration
+          ? Effect.fail(r)
+          : Effect.succeed(r)
       }),
     lookup: (key) => Effect.sync(() => Option.fromUndefinedOr(store.lookup(key))),
     get: (key) =>
@@ -408,7 +452,8 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     count: Effect.sync(() => store.size),
     countBy: (field) =>
       Effect.sync(() => {
-        const m = field === "capabilities" ? store.byCapability : field === "health" ? store.byHealth : store.byNode
+        const m =
+          field === "capabilities" ? store.byCapability : field === "health" ? store.byHealth : store.byNode
         const out = new Map<string, number>()
         for (const [k, s] of m) out.set(k, s.size)
         return out
@@ -444,7 +489,8 @@ const stores = new WeakMap<object, Store<unknown>>()
  * const registry = yield* Registry.make<AgentHandle>({ maxEntries: 50_000, resources: ["gpu"] })
  * ```
  */
-export const make = <H>(options?: Options<H>): Effect.Effect<Registry<H>> => Effect.sync(() => makeUnsafe(options))
+export const make = <H>(options?: Options<H>): Effect.Effect<Registry<H>> =>
+  Effect.sync(() => makeUnsafe(options))
 
 /** A plain snapshot of an in-memory registry's indexes, for model checks. */
 export interface IndexSnapshot {
@@ -477,7 +523,9 @@ export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
     capability: rec(store.byCapability),
     health: rec(store.byHealth as Map<string, Set<Entry<unknown>>>),
     node: rec(store.byNode),
-    numeric: Object.fromEntries([...store.numeric].map(([k, idx]) => [k, idx.toArray().map((e) => e.seq)] as const)),
+    numeric: Object.fromEntries(
+      [...store.numeric].map(([k, idx]) => [k, idx.toArray().map((e) => e.seq)] as const),
+    ),
     handles: Object.fromEntries(
       [...store.byHandle].map(([id, v]) => [String(id), seqs(Array.isArray(v) ? v : [v])] as const),
     ),

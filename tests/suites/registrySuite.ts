@@ -77,11 +77,13 @@ export const criterionArb: fc.Arbitrary<Q.Criterion> = fc
     "resources.gpu",
   )
   .chain((path) =>
-    fc.constantFrom(...Q.ops).chain((op) =>
-      (op === "in" || op === "notIn" ? fc.array(valueFor(path), { maxLength: 3 }) : valueFor(path)).map(
-        (value) => ({ path, op, value }) as Q.Criterion,
+    fc
+      .constantFrom(...Q.ops)
+      .chain((op) =>
+        (op === "in" || op === "notIn" ? fc.array(valueFor(path), { maxLength: 3 }) : valueFor(path)).map(
+          (value) => ({ path, op, value }) as Q.Criterion,
+        ),
       ),
-    ),
   )
 
 export const queryArb: fc.Arbitrary<Q.Query> = fc.letrec<{ q: Q.Query }>((tie) => ({
@@ -159,7 +161,10 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       run(r.register("taken", agent(0)))
       const batch = (keys: ReadonlyArray<string>) => keys.map((key, i) => ({ key, handle: agent(i + 1) }))
       expect(fail(r.registerMany(batch(["x1", "x2", "taken", "x3"])))._tag).toBe("AlreadyRegistered")
-      const bad = [...batch(["x1", "x2"]), { key: "x3", handle: agent(9), metadata: { health: "sick" } as any }]
+      const bad = [
+        ...batch(["x1", "x2"]),
+        { key: "x3", handle: agent(9), metadata: { health: "sick" } as any },
+      ]
       const err = fail(r.registerMany(bad))
       expect(err._tag).toBe("InvalidRegistration")
       expect((err as { field: string }).field).toBe("items[2].metadata.health")
@@ -240,9 +245,14 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       expect(r.agentExitedUnsafe(a)).toBe(2)
       expect(run(r.query(Q.where("capabilities", "contains", "x"))).map((e) => e.handle.id)).toEqual([2])
       expect(fail(r.register("g3", a))._tag).toBe("AgentNotAlive")
-      expect(fail(r.registerMany([{ key: "g4", handle: agent(3) }, { key: "g5", handle: a }]))._tag).toBe(
-        "AgentNotAlive",
-      )
+      expect(
+        fail(
+          r.registerMany([
+            { key: "g4", handle: agent(3) },
+            { key: "g5", handle: a },
+          ]),
+        )._tag,
+      ).toBe("AgentNotAlive")
       expect(run(r.count)).toBe(1)
     })
 
@@ -251,21 +261,27 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
         fc.property(
           fc.array(metadataArb, { maxLength: 30 }),
           queryArb,
-          fc.option(fc.constantFrom("resources.memory", "resources.load", "resources.gpu"), { nil: undefined }),
+          fc.option(fc.constantFrom("resources.memory", "resources.load", "resources.gpu"), {
+            nil: undefined,
+          }),
           fc.constantFrom("asc", "desc") as fc.Arbitrary<"asc" | "desc">,
           fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }),
           fc.integer({ min: 0, max: 3 }),
           (metas, q, sortBy, order, limit, offset) => {
             const r = make({ resources: ["gpu"] })
-            metas.forEach((m, i) => run(r.register(`k${i}`, agent(i), m)))
+            for (const [i, m] of metas.entries()) run(r.register(`k${i}`, agent(i), m))
             const all = run(r.query([]))
             expect(all.length).toBe(metas.length)
             const expected = all.filter((e) => Q.matches(e, q))
             const got = run(r.query(q))
-            expect(got.map((e) => e.seq).sort((a, b) => a - b)).toEqual(expected.map((e) => e.seq).sort((a, b) => a - b))
+            expect(got.map((e) => e.seq).sort((a, b) => a - b)).toEqual(
+              expected.map((e) => e.seq).sort((a, b) => a - b),
+            )
             if (sortBy !== undefined) {
               const opts = { sortBy, order, limit, offset }
-              expect(run(r.query(q, opts)).map((e) => e.seq)).toEqual(Q.arrange(expected, opts).map((e) => e.seq))
+              expect(run(r.query(q, opts)).map((e) => e.seq)).toEqual(
+                Q.arrange(expected, opts).map((e) => e.seq),
+              )
             } else if (limit !== undefined) {
               const page = run(r.query(q, { limit, offset }))
               expect(page.length).toBe(Math.max(0, Math.min(limit, expected.length - offset)))
@@ -279,7 +295,8 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
 
     it("rejects malformed queries with InvalidQuery naming the path", () => {
       const r = make()
-      const path = (q: unknown, o?: Q.QueryOptions) => (fail(r.query(q as Q.Query, o)) as { path: string }).path
+      const path = (q: unknown, o?: Q.QueryOptions) =>
+        (fail(r.query(q as Q.Query, o)) as { path: string }).path
       expect(path(Q.where("helth", "eq", "x"))).toBe("helth")
       expect(path(Q.where("resources.watts", "gt", 1))).toBe("resources.watts")
       expect(path(Q.where("health", "in", "healthy"))).toBe("health")
@@ -305,7 +322,11 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
           }),
         ),
       )
-      expect(changes.map((c) => `${c.kind}:${c.entry.key}`)).toEqual(["registered:a", "updated:a", "registered:c"])
+      expect(changes.map((c) => `${c.kind}:${c.entry.key}`)).toEqual([
+        "registered:a",
+        "updated:a",
+        "registered:c",
+      ])
     })
 
     it("ends a watcher that falls behind with WatchOverflow, or keeps the newest with sliding", async () => {
@@ -347,7 +368,14 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       run(r.register("b", agent(2), { capabilities: ["x"], health: "degraded", resources: { memory: 8 } }))
       expect(Object.fromEntries(run(r.countBy("capabilities")))).toEqual({ x: 2, y: 1 })
       expect(run(r.countBy("health")).get("degraded")).toBe(1)
-      expect(run(r.resourceStats("memory"))).toEqual({ attribute: "memory", count: 2, sum: 12, mean: 6, min: 4, max: 8 })
+      expect(run(r.resourceStats("memory"))).toEqual({
+        attribute: "memory",
+        count: 2,
+        sum: 12,
+        mean: 6,
+        min: 4,
+        max: 8,
+      })
     })
   })
 }

@@ -40,8 +40,12 @@ const MetadataSchema = Schema.Struct({
   capabilities: Schema.optionalKey(Schema.Array(Label)),
   health: Schema.optionalKey(Schema.Literals(["healthy", "degraded", "unhealthy"])),
   node: Schema.optionalKey(Label),
-  resources: Schema.optionalKey(Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))),
-  tags: Schema.optionalKey(Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Finite, Schema.Boolean]))),
+  resources: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  ),
+  tags: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Finite, Schema.Boolean])),
+  ),
 })
 
 const decode = Schema.decodeUnknownExit(MetadataSchema)
@@ -64,7 +68,9 @@ const firstIssue = (issue: SchemaIssue.Issue): [string, string] => {
 }
 
 const fieldOf = (path: ReadonlyArray<PropertyKey>): string =>
-  ["metadata", ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replace(/\.\[/g, "[")
+  ["metadata", ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))]
+    .join(".")
+    .replace(/\.\[/g, "[")
 
 /** Validates a name; returns the error or undefined. */
 export const checkName = (name: unknown, limits: Limits): InvalidRegistration | undefined => {
@@ -85,12 +91,20 @@ export const checkName = (name: unknown, limits: Limits): InvalidRegistration | 
 /** Validates and normalises metadata (capabilities deduplicated and sorted, defaults filled in). */
 export const normalize = (input: unknown, limits: Limits): Metadata | InvalidRegistration => {
   if (input === undefined)
-    return { capabilities: emptyCaps, health: "healthy", node: limits.node, resources: emptyRecord, tags: emptyRecord }
+    return {
+      capabilities: emptyCaps,
+      health: "healthy",
+      node: limits.node,
+      resources: emptyRecord,
+      tags: emptyRecord,
+    }
   if (input !== null && typeof input === "object" && (input as MetadataInput).capabilities instanceof Set)
     input = { ...(input as object), capabilities: [...((input as any).capabilities as Set<string>)] }
   const exit = decode(input, parseOptions)
   if (Exit.isFailure(exit)) {
-    const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error: Schema.SchemaError } | undefined
+    const error = exit.cause.reasons.find((r) => r._tag === "Fail") as
+      | { error: Schema.SchemaError }
+      | undefined
     const [field, reason] = error
       ? firstIssue(error.error.issue)
       : ["metadata", "must be an object with capabilities, health, node, resources and tags"]

@@ -14,7 +14,12 @@ import type { Entry, Store } from "./store.ts"
 
 export type Plan<H> =
   | { readonly kind: "scan"; readonly est: number }
-  | { readonly kind: "sets"; readonly label: string; readonly sets: ReadonlyArray<Iterable<Entry<H>>>; readonly est: number }
+  | {
+      readonly kind: "sets"
+      readonly label: string
+      readonly sets: ReadonlyArray<Iterable<Entry<H>>>
+      readonly est: number
+    }
   | {
       readonly kind: "range"
       readonly attr: string
@@ -31,7 +36,11 @@ const none: ReadonlyArray<never> = []
 const setsPlan = <H>(label: string, sets: Array<Iterable<Entry<H>> | undefined>): Plan<H> => {
   const present = sets.filter((s): s is Iterable<Entry<H>> => s !== undefined)
   let est = 0
-  for (const s of present) est += (s as Set<unknown> | ReadonlyArray<unknown>) instanceof Set ? (s as Set<unknown>).size : (s as ReadonlyArray<unknown>).length
+  for (const s of present)
+    est +=
+      (s as Set<unknown> | ReadonlyArray<unknown>) instanceof Set
+        ? (s as Set<unknown>).size
+        : (s as ReadonlyArray<unknown>).length
   return { kind: "sets", label, sets: present, est }
 }
 
@@ -73,7 +82,8 @@ const rangePlan = <H>(store: Store<H>, attr: string, b: Bounds): Plan<H> => {
 const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan<H> => {
   const { path, op, value } = c
   const scan: Plan<H> = { kind: "scan", est: store.size }
-  const values = op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
+  const values =
+    op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
   switch (path) {
     case "capabilities":
       if (values === undefined) return scan
@@ -85,7 +95,8 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan<H> => {
       if (op === "contains") return scan
       let wanted: ReadonlyArray<unknown> | undefined = values
       if (op === "neq") wanted = healthValues.filter((h) => h !== value)
-      else if (op === "notIn") wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
+      else if (op === "notIn")
+        wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
       if (wanted === undefined) return scan
       return setsPlan(
         "health",
@@ -226,7 +237,8 @@ export const execute = <H>(
   const order = options?.order ?? "asc"
   const attr = sortBy.slice(10)
   const idx = store.numeric.get(attr)
-  const ordered = idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
+  const ordered =
+    idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
   if (ordered) {
     // the sorted index gives the order: stop as soon as enough entries matched
     const take = (e: Entry<H>) => {

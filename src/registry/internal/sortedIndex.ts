@@ -19,7 +19,7 @@ export class SortedIndex<E extends Sequenced> {
   private count = 0
   private total = 0
 
-  constructor(readonly valueOf: (e: E) => number | undefined) {}
+  constructor(readonly value: (e: E) => number | undefined) {}
 
   get size(): number {
     return this.count
@@ -41,7 +41,7 @@ export class SortedIndex<E extends Sequenced> {
 
   /** Compares (value, seq) of `e` against (v, s). */
   private cmp(e: E, v: number, s: number): number {
-    const ev = this.valueOf(e)!
+    const ev = this.value(e)!
     return ev < v ? -1 : ev > v ? 1 : e.seq - s
   }
 
@@ -72,7 +72,7 @@ export class SortedIndex<E extends Sequenced> {
   }
 
   insert(e: E): void {
-    const v = this.valueOf(e)!
+    const v = this.value(e)!
     this.count++
     this.total += v
     const bs = this.blocks
@@ -91,7 +91,7 @@ export class SortedIndex<E extends Sequenced> {
 
   /** Removes `e` (located by its current value and seq); returns false when absent. */
   remove(e: E): boolean {
-    const v = this.valueOf(e)
+    const v = this.value(e)
     if (v === undefined) return false
     const bs = this.blocks
     const bi = this.blockFor(v, e.seq)
@@ -143,7 +143,7 @@ export class SortedIndex<E extends Sequenced> {
       const b = bs[bi]
       for (; p < b.length; p++) {
         const e = b[p]
-        const v = this.valueOf(e)!
+        const v = this.value(e)!
         if (v > hi || (hiStrict && v === hi)) return
         if (f(e) === false) return
       }

@@ -88,7 +88,8 @@ export class Store<H> {
   find(key: string, handle: H | undefined): Entry<H> | undefined {
     const v = this.byKey.get(key)
     if (v === undefined) return undefined
-    if (!(v instanceof Set)) return handle === undefined || this.idOf(v.handle) === this.idOf(handle) ? v : undefined
+    if (!(v instanceof Set))
+      return handle === undefined || this.idOf(v.handle) === this.idOf(handle) ? v : undefined
     if (handle === undefined) {
       for (const e of v) return e
       return undefined
