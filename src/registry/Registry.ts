@@ -275,6 +275,8 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     options.handleId ?? (defaultId as (h: H) => unknown),
   )
 
+  const names = store.names
+
   const prepare = (
     items: ReadonlyArray<Registration<H>>,
     batch: boolean,
@@ -435,7 +437,7 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
         const e = store.lookup(key)
         return e === undefined ? Effect.fail(new NotRegistered({ key })) : Effect.succeed(e)
       }),
-    lookupUnsafe: (key) => store.lookup(key),
+    lookupUnsafe: keys === "unique" ? (key) => names.get(key) : (key) => store.lookup(key),
     lookupAll: (key) => Effect.sync(() => store.lookupAll(key)),
     entriesOf: (handle) => Effect.sync(() => store.entriesOf(handle)),
     query: (q, opts) =>
@@ -455,7 +457,7 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
         const m =
           field === "capabilities" ? store.byCapability : field === "health" ? store.byHealth : store.byNode
         const out = new Map<string, number>()
-        for (const [k, s] of m) out.set(k, s.size)
+        for (const [k, b] of m) out.set(k, b.length)
         return out
       }),
     resourceStats: (attribute) =>
@@ -516,12 +518,12 @@ const seqs = (s: Iterable<Entry<unknown>>) => [...s].map((e) => e.seq).sort((a, 
 export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
   const store = stores.get(registry)
   if (store === undefined) return undefined
-  const rec = (m: Map<string, Set<Entry<unknown>>>) =>
+  const rec = (m: Map<string, Iterable<Entry<unknown>>>) =>
     Object.fromEntries([...m].map(([k, s]) => [k, seqs(s)] as const))
   return {
-    keys: [...store.byKey.keys()].sort(),
+    keys: store.keyList().sort(),
     capability: rec(store.byCapability),
-    health: rec(store.byHealth as Map<string, Set<Entry<unknown>>>),
+    health: rec(store.byHealth),
     node: rec(store.byNode),
     numeric: Object.fromEntries(
       [...store.numeric].map(([k, idx]) => [k, idx.toArray().map((e) => e.seq)] as const),

@@ -51,8 +51,10 @@ const MetadataSchema = Schema.Struct({
 const decode = Schema.decodeUnknownExit(MetadataSchema)
 const parseOptions = { onExcessProperty: "error", errors: "first" } as const
 
-const emptyCaps: ReadonlyArray<string> = Object.freeze([])
-const emptyRecord = Object.freeze({}) as Readonly<Record<string, never>>
+// Not frozen: on JavaScriptCore a frozen array leaves the fast indexing path (≈4× slower to read, ≈9× larger).
+// Metadata is immutable by type and by convention: the registry never mutates it after validation.
+const emptyCaps: ReadonlyArray<string> = []
+const emptyRecord = {} as Readonly<Record<string, never>>
 
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
@@ -125,7 +127,7 @@ export const normalize = (input: unknown, limits: Limits): Metadata | InvalidReg
           field: `metadata.capabilities[${i}]`,
           reason: `is longer than ${limits.maxStringLength} characters`,
         })
-    capabilities = Object.freeze(caps)
+    capabilities = caps
   }
   let resources: Readonly<Record<string, number>> = emptyRecord
   if (m.resources !== undefined) {
@@ -136,7 +138,7 @@ export const normalize = (input: unknown, limits: Limits): Metadata | InvalidReg
           field: `metadata.resources.${k}`,
           reason: `undeclared resource attribute; declare it in the registry's "resources" option (known: ${[...limits.resources].join(", ")})`,
         })
-    if (keys.length > 0) resources = Object.freeze({ ...m.resources })
+    if (keys.length > 0) resources = { ...m.resources }
   }
   let tags: Readonly<Record<string, string | number | boolean>> = emptyRecord
   if (m.tags !== undefined) {
@@ -154,7 +156,7 @@ export const normalize = (input: unknown, limits: Limits): Metadata | InvalidReg
           reason: `keys and string values are limited to ${limits.maxStringLength} characters`,
         })
     }
-    if (keys.length > 0) tags = Object.freeze({ ...m.tags })
+    if (keys.length > 0) tags = { ...m.tags }
   }
   const node = m.node ?? limits.node
   if (node.length > limits.maxStringLength)

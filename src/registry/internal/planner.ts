@@ -115,8 +115,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan<H> => {
         "key",
         values.map((v) => {
           if (typeof v !== "string") return undefined
-          const e = store.byKey.get(v)
-          return e === undefined ? undefined : e instanceof Set ? e : [e]
+          return store.keyed(v)
         }),
       )
   }
