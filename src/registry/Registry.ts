@@ -52,7 +52,7 @@
  */
 import { Cause, Effect, Option, Queue, type Scope, Stream } from "effect"
 import type { Health, Metadata, MetadataInput } from "./internal/metadata.ts"
-import { checkName, merge, normalize } from "./internal/metadata.ts"
+import { checkName, healthValues, merge, normalize } from "./internal/metadata.ts"
 import * as Planner from "./internal/planner.ts"
 import {
   type Change,
@@ -271,7 +271,7 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
   const store = new Store<H>(
     keys === "unique",
     maxEntries,
-    resources,
+    [...resources],
     options.handleId ?? (defaultId as (h: H) => unknown),
   )
 
@@ -454,16 +454,16 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     count: Effect.sync(() => store.size),
     countBy: (field) =>
       Effect.sync(() => {
-        const m =
-          field === "capabilities" ? store.byCapability : field === "health" ? store.byHealth : store.byNode
         const out = new Map<string, number>()
-        for (const [k, b] of m) out.set(k, b.length)
+        if (field === "health") healthValues.forEach((h, i) => out.set(h, store.byHealth[i].length))
+        else for (const [k, b] of field === "capabilities" ? store.byCapability : store.byNode) out.set(k, b.length)
         return out
       }),
     resourceStats: (attribute) =>
       Effect.sync(() => {
         const idx = store.numeric.get(attribute)
         if (idx === undefined) return { attribute, count: 0, sum: 0, mean: 0, min: undefined, max: undefined }
+        const col = store.columns.get(attribute)!
         const min = idx.min()
         const max = idx.max()
         return {
@@ -471,8 +471,8 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
           count: idx.size,
           sum: idx.sum,
           mean: idx.size === 0 ? 0 : idx.sum / idx.size,
-          min: min?.metadata.resources[attribute],
-          max: max?.metadata.resources[attribute],
+          min: min === undefined ? undefined : col[min],
+          max: max === undefined ? undefined : col[max],
         }
       }),
     subscribe,
@@ -502,10 +502,10 @@ export interface IndexSnapshot {
   readonly node: Readonly<Record<string, ReadonlyArray<number>>>
   readonly numeric: Readonly<Record<string, ReadonlyArray<number>>>
   readonly handles: Readonly<Record<string, ReadonlyArray<number>>>
+  /** Column values per entry seq: `health` and every resource attribute (`null` when absent). */
+  readonly columns: Readonly<Record<string, Readonly<Record<number, string | number | null>>>>
   readonly entries: ReadonlyArray<Entry<unknown>>
 }
-
-const seqs = (s: Iterable<Entry<unknown>>) => [...s].map((e) => e.seq).sort((a, b) => a - b)
 
 /**
  * Snapshot of the indexes of a registry made by {@link make} (entry seqs per index key, sorted; numeric
@@ -518,19 +518,29 @@ const seqs = (s: Iterable<Entry<unknown>>) => [...s].map((e) => e.seq).sort((a, 
 export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
   const store = stores.get(registry)
   if (store === undefined) return undefined
-  const rec = (m: Map<string, Iterable<Entry<unknown>>>) =>
+  const seqOf = (slot: number) => store.nodes[slot]!.seq
+  const seqs = (slots: ReadonlyArray<number>) => slots.map(seqOf).sort((a, b) => a - b)
+  const rec = (m: Iterable<readonly [string, ReadonlyArray<number>]>) =>
     Object.fromEntries([...m].map(([k, s]) => [k, seqs(s)] as const))
+  const entries = [...store.all()].sort((a, b) => a.seq - b.seq)
+  const columns: Record<string, Record<number, string | number | null>> = { health: {} }
+  for (const e of entries) columns.health[e.seq] = healthValues[store.health[e.slot]] ?? null
+  for (const [r, col] of store.columns) {
+    columns[r] = {}
+    for (const e of entries) columns[r][e.seq] = Number.isNaN(col[e.slot]) ? null : col[e.slot]
+  }
   return {
     keys: store.keyList().sort(),
     capability: rec(store.byCapability),
-    health: rec(store.byHealth),
+    health: rec(healthValues.map((h, i) => [h, store.byHealth[i]] as const)),
     node: rec(store.byNode),
-    numeric: Object.fromEntries(
-      [...store.numeric].map(([k, idx]) => [k, idx.toArray().map((e) => e.seq)] as const),
-    ),
+    numeric: Object.fromEntries([...store.numeric].map(([k, idx]) => [k, idx.toArray().map(seqOf)] as const)),
     handles: Object.fromEntries(
-      [...store.byHandle].map(([id, v]) => [String(id), seqs(Array.isArray(v) ? v : [v])] as const),
+      [...store.byHandle].map(
+        ([id, v]) => [String(id), (Array.isArray(v) ? v : [v]).map((e) => e.seq).sort((a, b) => a - b)] as const,
+      ),
     ),
-    entries: [...store.all()].sort((a, b) => a.seq - b.seq),
+    columns,
+    entries,
   }
 }

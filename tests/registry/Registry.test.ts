@@ -31,6 +31,10 @@ const checkIndexes = (r: Registry.Registry<FakeAgent>): void => {
       .map((e) => e.seq)
     expect(snap.numeric[attr]).toEqual(expected)
   }
+  for (const e of entries) {
+    expect(snap.columns.health[e.seq]).toBe(e.metadata.health)
+    for (const attr of r.resources) expect(snap.columns[attr][e.seq]).toBe(e.metadata.resources[attr] ?? null)
+  }
   // no entry of a stopped agent, ever
   for (const e of entries) expect(e.handle.alive).toBe(true)
 }
@@ -184,6 +188,24 @@ describe("Registry (in-memory)", () => {
     expect(explain(Q.or(Q.where("key", "eq", "a1"), Q.where("node", "eq", "x")))).toMatch(/^union/)
     expect(explain(Q.where("tags.tier", "eq", "gold"))).toMatch(/^scan/)
     expect(explain(Q.or(Q.where("tags.tier", "eq", "gold"), Q.where("key", "eq", "a1")))).toMatch(/^scan/)
+  })
+
+  it("keeps columns and indexes exact while growing past its initial capacity and reusing slots", () => {
+    const r = Registry.makeUnsafe<FakeAgent>({ resources: ["gpu"] })
+    const samples = fc.sample(metadataArb, { numRuns: 3000, seed: 7 })
+    samples.forEach((m, i) => {
+      Effect.runSync(r.register(`g${i}`, agent(i), m))
+    })
+    for (let i = 0; i < 3000; i += 3) Effect.runSync(r.unregister(`g${i}`))
+    for (let i = 0; i < 500; i++) Effect.runSync(r.register(`h${i}`, agent(5000 + i), samples[i]))
+    checkIndexes(r)
+    const q = Q.and(
+      Q.where("capabilities", "contains", "a"),
+      Q.where("health", "neq", "unhealthy"),
+      Q.where("resources.memory", "gte", 4),
+    )
+    const all = Effect.runSync(r.query([]))
+    expect(Effect.runSync(r.query(q)).length).toBe(all.filter((e) => Q.matches(e, q)).length)
   })
 
   it("throws a RangeError naming the option on invalid construction", () => {

@@ -18,26 +18,32 @@ describe("SortedIndex", () => {
         fc.integer({ min: -1, max: 51 }),
         fc.integer({ min: -1, max: 51 }),
         (ops, a, b) => {
-          const idx = new SortedIndex<Item>((e) => e.v)
+          const items: Array<Item> = [{ seq: 0, v: 0 }]
+          const idx = new SortedIndex(
+            (i) => items[i].v,
+            (i) => items[i].seq,
+          )
           const live: Array<Item> = []
           let seq = 0
           for (const [insert, v] of ops) {
             if (insert || live.length === 0) {
               const item = { seq: ++seq, v }
+              items[item.seq] = item
               live.push(item)
-              idx.insert(item)
+              idx.insert(item.seq)
             } else {
               const [item] = live.splice(v % live.length, 1)
-              expect(idx.remove(item)).toBe(true)
-              expect(idx.remove(item)).toBe(false)
+              expect(idx.remove(item.seq)).toBe(true)
+              expect(idx.remove(item.seq)).toBe(false)
             }
           }
           const model = live.slice().sort((x, y) => x.v - y.v || x.seq - y.seq)
-          expect(idx.toArray()).toEqual(model)
+          const at = (i: number) => items[i]
+          expect(idx.toArray().map(at)).toEqual(model)
           expect(idx.size).toBe(model.length)
           expect(idx.sum).toBe(model.reduce((s, x) => s + x.v, 0))
-          expect(idx.min()).toBe(model[0])
-          expect(idx.max()).toBe(model[model.length - 1])
+          expect(at(idx.min()!)).toBe(model[0])
+          expect(at(idx.max()!)).toBe(model[model.length - 1])
           const [lo, hi] = a <= b ? [a, b] : [b, a]
           for (const [loStrict, hiStrict] of [
             [false, false],
@@ -46,7 +52,7 @@ describe("SortedIndex", () => {
             [false, true],
           ]) {
             const got: Array<Item> = []
-            idx.range(lo, loStrict, hi, hiStrict, (e) => got.push(e) > 0)
+            idx.range(lo, loStrict, hi, hiStrict, (e) => got.push(at(e)) > 0)
             const want = model.filter(
               (x) => (loStrict ? x.v > lo : x.v >= lo) && (hiStrict ? x.v < hi : x.v <= hi),
             )
@@ -55,7 +61,7 @@ describe("SortedIndex", () => {
             expect(Math.abs(est - want.length)).toBeLessThanOrEqual(Math.max(600, want.length))
           }
           const desc: Array<Item> = []
-          idx.descending((e) => desc.push(e) > 0)
+          idx.descending((e) => desc.push(at(e)) > 0)
           expect(desc).toEqual(model.slice().reverse())
         },
       ),

@@ -2,23 +2,27 @@
  * Query planning and execution over a {@link Store}. The planner picks, for an AND group, the child
  * with the smallest estimated candidate set among the indexable ones (capability, health, node, key,
  * sorted numeric ranges; ranges on one attribute are intersected first); an OR group is indexable when
- * all its children are, as the union of their candidates. It scans only when nothing applies. The
- * candidates are then filtered by the whole compiled predicate, so the result equals the brute-force
- * filter whatever plan was chosen.
+ * all its children are, as the union of their candidates. It scans only when nothing applies.
+ *
+ * Candidates are slots. They are filtered by the rest of the query (the criteria the chosen index does
+ * not already guarantee), compiled against the store's columns: health and numeric criteria read typed
+ * arrays, the others read the entry. The result therefore equals the brute-force filter whatever plan
+ * was chosen (the property tests check this against {@link Q.matches}).
  * @internal
  */
 import * as Q from "../Query.ts"
 import type { Health } from "./metadata.ts"
 import { healthValues } from "./metadata.ts"
-import type { Entry, Store } from "./store.ts"
+import { type Entry, healthCode, type Node, type Store } from "./store.ts"
 
-export type Plan<H> =
+export type Plan =
   | { readonly kind: "scan"; readonly est: number }
   | {
       readonly kind: "sets"
       readonly label: string
-      readonly sets: ReadonlyArray<Iterable<Entry<H>>>
+      readonly sets: ReadonlyArray<ReadonlyArray<number>>
       readonly est: number
+      readonly covers: ReadonlyArray<Q.Query>
     }
   | {
       readonly kind: "range"
@@ -28,20 +32,17 @@ export type Plan<H> =
       readonly hi: number
       readonly hiStrict: boolean
       readonly est: number
+      readonly covers: ReadonlyArray<Q.Query>
     }
-  | { readonly kind: "union"; readonly parts: ReadonlyArray<Plan<H>>; readonly est: number }
+  | { readonly kind: "union"; readonly parts: ReadonlyArray<Plan>; readonly est: number }
 
 const none: ReadonlyArray<never> = []
 
-const setsPlan = <H>(label: string, sets: Array<Iterable<Entry<H>> | undefined>): Plan<H> => {
-  const present = sets.filter((s): s is Iterable<Entry<H>> => s !== undefined)
+const setsPlan = (label: string, sets: Array<ReadonlyArray<number> | undefined>, covers: Q.Query): Plan => {
+  const present = sets.filter((s): s is ReadonlyArray<number> => s !== undefined)
   let est = 0
-  for (const s of present)
-    est +=
-      (s as Set<unknown> | ReadonlyArray<unknown>) instanceof Set
-        ? (s as Set<unknown>).size
-        : (s as ReadonlyArray<unknown>).length
-  return { kind: "sets", label, sets: present, est }
+  for (const s of present) est += s.length
+  return { kind: "sets", label, sets: present, est, covers: [covers] }
 }
 
 interface Bounds {
@@ -74,33 +75,35 @@ const intersect = (a: Bounds, b: Bounds): Bounds => {
   return { lo: lo.lo, loStrict: lo.loStrict, hi: hi.hi, hiStrict: hi.hiStrict }
 }
 
-const rangePlan = <H>(store: Store<H>, attr: string, b: Bounds): Plan<H> => {
+const rangePlan = <H>(store: Store<H>, attr: string, b: Bounds, covers: ReadonlyArray<Q.Query>): Plan => {
   const idx = store.numeric.get(attr)!
-  return { kind: "range", attr, ...b, est: idx.estimate(b.lo, b.loStrict, b.hi, b.hiStrict) }
+  return { kind: "range", attr, ...b, est: idx.estimate(b.lo, b.loStrict, b.hi, b.hiStrict), covers }
 }
 
-const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan<H> => {
+const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
   const { path, op, value } = c
-  const scan: Plan<H> = { kind: "scan", est: store.size }
-  const values =
-    op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
+  const scan: Plan = { kind: "scan", est: store.size }
+  const values = op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
   switch (path) {
     case "capabilities":
       if (values === undefined) return scan
       return setsPlan(
-        `capability`,
+        "capability",
         values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined)),
+        c,
       )
     case "health": {
       if (op === "contains") return scan
       let wanted: ReadonlyArray<unknown> | undefined = values
       if (op === "neq") wanted = healthValues.filter((h) => h !== value)
-      else if (op === "notIn")
-        wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
+      else if (op === "notIn") wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
       if (wanted === undefined) return scan
       return setsPlan(
         "health",
-        wanted.map((h) => store.byHealth.get(h as Health)),
+        [...new Set(wanted)].map((h) =>
+          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]] : undefined,
+        ),
+        c,
       )
     }
     case "node":
@@ -108,32 +111,31 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan<H> => {
       return setsPlan(
         "node",
         values.map((v) => (typeof v === "string" ? store.byNode.get(v) : undefined)),
+        c,
       )
     case "key":
       if (values === undefined || op === "contains") return scan
       return setsPlan(
         "key",
-        values.map((v) => {
-          if (typeof v !== "string") return undefined
-          return store.keyed(v)
-        }),
+        values.map((v) => (typeof v === "string" ? store.keyed(v) : undefined)),
+        c,
       )
   }
   if (path.startsWith("resources.") && typeof value === "number") {
     const attr = path.slice(10)
     const b = rangeBounds(op, value)
-    if (b !== undefined && store.numeric.has(attr)) return rangePlan(store, attr, b)
+    if (b !== undefined && store.numeric.has(attr)) return rangePlan(store, attr, b, [c])
   }
   return scan
 }
 
 /** Chooses a plan for a (validated) query. */
-export const plan = <H>(store: Store<H>, q: Q.Query): Plan<H> => {
-  if (Array.isArray(q)) return plan(store, { and: q })
+export const plan = <H>(store: Store<H>, q: Q.Query): Plan => {
+  if (Array.isArray(q)) return planAnd(store, q)
   if (Q.isCriterion(q as Q.Query)) return criterionPlan(store, q as Q.Criterion)
   if ("or" in (q as Q.Or)) {
     const parts = (q as Q.Or).or.map((p) => plan(store, p))
-    if (parts.length === 0) return { kind: "sets", label: "empty", sets: none, est: 0 }
+    if (parts.length === 0) return { kind: "sets", label: "empty", sets: none, est: 0, covers: none }
     let est = 0
     for (const p of parts) {
       if (p.kind === "scan") return { kind: "scan", est: store.size }
@@ -141,9 +143,13 @@ export const plan = <H>(store: Store<H>, q: Q.Query): Plan<H> => {
     }
     return parts.length === 1 ? parts[0] : { kind: "union", parts, est }
   }
-  let best: Plan<H> = { kind: "scan", est: store.size }
-  const ranges = new Map<string, Bounds>()
-  for (const child of (q as Q.And).and) {
+  return planAnd(store, (q as Q.And).and)
+}
+
+const planAnd = <H>(store: Store<H>, children: ReadonlyArray<Q.Query>): Plan => {
+  let best: Plan = { kind: "scan", est: store.size }
+  const ranges = new Map<string, { bounds: Bounds; covers: Array<Q.Query> }>()
+  for (const child of children) {
     if (Q.isCriterion(child)) {
       const { path, op, value } = child
       if (path.startsWith("resources.") && typeof value === "number" && store.numeric.has(path.slice(10))) {
@@ -151,7 +157,11 @@ export const plan = <H>(store: Store<H>, q: Q.Query): Plan<H> => {
         if (b !== undefined) {
           const attr = path.slice(10)
           const prev = ranges.get(attr)
-          ranges.set(attr, prev === undefined ? b : intersect(prev, b))
+          if (prev === undefined) ranges.set(attr, { bounds: b, covers: [child] })
+          else {
+            prev.bounds = intersect(prev.bounds, b)
+            prev.covers.push(child)
+          }
           continue
         }
       }
@@ -160,51 +170,144 @@ export const plan = <H>(store: Store<H>, q: Q.Query): Plan<H> => {
     if (p.est < best.est || (best.kind === "scan" && p.kind !== "scan")) best = p
     if (best.est === 0) return best
   }
-  for (const [attr, b] of ranges) {
-    const p = rangePlan(store, attr, b)
+  for (const [attr, r] of ranges) {
+    const p = rangePlan(store, attr, r.bounds, r.covers)
     if (p.est < best.est || best.kind === "scan") best = p
   }
   return best
 }
 
-/** Calls `f` on each candidate of a plan (each at most once); stops when `f` returns false. */
-const candidates = <H>(store: Store<H>, p: Plan<H>, f: (e: Entry<H>) => boolean): void => {
+/** The part of `q` the plan's index does not already guarantee. */
+const residual = (q: Q.Query, p: Plan): Q.Query => {
+  if (p.kind !== "sets" && p.kind !== "range") return q
+  const covers = p.covers
+  if (covers.length === 0) return q
+  if (Array.isArray(q) || (!Q.isCriterion(q as Q.Query) && "and" in (q as Q.And))) {
+    const children = Array.isArray(q) ? q : (q as Q.And).and
+    return { and: children.filter((c) => !covers.includes(c)) }
+  }
+  return covers.includes(q) ? { and: [] } : q
+}
+
+const always = () => true
+const never = () => false
+
+/** Compiles a (validated) query to a predicate over slots, reading columns where it can. */
+const compileSlot = <H>(store: Store<H>, q: Q.Query): ((slot: number) => boolean) => {
+  if (Array.isArray(q)) return compileSlot(store, { and: q })
+  if (!Q.isCriterion(q as Q.Query)) {
+    const isAnd = "and" in (q as Q.And)
+    const parts = (isAnd ? (q as Q.And).and : (q as Q.Or).or).map((c) => compileSlot(store, c))
+    if (parts.length === 0) return isAnd ? always : never
+    if (parts.length === 1) return parts[0]
+    if (parts.length === 2) {
+      const [a, b] = parts
+      return isAnd ? (s) => a(s) && b(s) : (s) => a(s) || b(s)
+    }
+    return isAnd
+      ? (s) => {
+          for (let i = 0; i < parts.length; i++) if (!parts[i](s)) return false
+          return true
+        }
+      : (s) => {
+          for (let i = 0; i < parts.length; i++) if (parts[i](s)) return true
+          return false
+        }
+  }
+  const c = q as Q.Criterion
+  const ref = Q.compile(c)
+  if (c.path === "health") {
+    // health is never missing: tabulate the reference predicate over the three values
+    const table = healthValues.map((h) => ref({ key: "", metadata: { ...emptyMeta, health: h } }))
+    const health = store.health
+    return (s) => table[health[s]] === true
+  }
+  if (c.path.startsWith("resources.")) {
+    const col = store.columns.get(c.path.slice(10))
+    if (col !== undefined) {
+      const v = c.value
+      // a missing value is NaN in the column: it fails every comparison, as `undefined` does
+      switch (c.op) {
+        case "eq":
+        case "contains":
+          return typeof v === "number" ? (s) => col[s] === v : never
+        case "neq":
+          return typeof v === "number" ? (s) => col[s] !== v : always
+        case "gt":
+          return typeof v === "number" ? (s) => col[s] > v : never
+        case "gte":
+          return typeof v === "number" ? (s) => col[s] >= v : never
+        case "lt":
+          return typeof v === "number" ? (s) => col[s] < v : never
+        case "lte":
+          return typeof v === "number" ? (s) => col[s] <= v : never
+        case "in":
+        case "notIn": {
+          const set = new Set(v as ReadonlyArray<unknown>)
+          return c.op === "in"
+            ? (s) => {
+                const x = col[s]
+                return x === x && set.has(x)
+              }
+            : (s) => {
+                const x = col[s]
+                return !(x === x && set.has(x))
+              }
+        }
+      }
+    }
+  }
+  const nodes = store.nodes
+  return (s) => ref(nodes[s]!)
+}
+
+const emptyMeta = { capabilities: [], health: "healthy", node: "", resources: {}, tags: {} }
+
+/** Calls `f` on each candidate slot of a plan (each at most once); stops when `f` returns false. */
+const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): void => {
   switch (p.kind) {
-    case "scan":
-      for (const e of store.all()) if (f(e) === false) return
+    case "scan": {
+      const nodes = store.nodes
+      for (let s = 0; s < nodes.length; s++) if (nodes[s] !== undefined && f(s) === false) return
       return
+    }
     case "range":
       store.numeric.get(p.attr)!.range(p.lo, p.loStrict, p.hi, p.hiStrict, f)
       return
     case "sets":
       if (p.sets.length === 1) {
-        for (const e of p.sets[0]) if (f(e) === false) return
+        const b = p.sets[0]
+        for (let i = 0; i < b.length; i++) if (f(b[i]) === false) return
         return
       }
   }
-  const seen = new Set<Entry<H>>()
+  const seen = new Set<number>()
   let stopped = false
-  const visit = (q: Plan<H>): void => {
+  const visit = (q: Plan): void => {
     if (q.kind === "union") {
       for (const part of q.parts) if (!stopped) visit(part)
       return
     }
     if (q.kind === "sets") {
-      for (const s of q.sets)
-        for (const e of s) {
-          if (seen.has(e)) continue
-          seen.add(e)
-          if (f(e) === false) {
+      for (const b of q.sets)
+        for (let i = 0; i < b.length; i++) {
+          const s = b[i]
+          if (seen.has(s)) continue
+          seen.add(s)
+          if (f(s) === false) {
             stopped = true
             return
           }
         }
       return
     }
-    candidates(store, q, (e) => {
-      if (seen.has(e)) return true
-      seen.add(e)
-      if (f(e) === false) return (stopped = true) && false
+    candidates(store, q, (s) => {
+      if (seen.has(s)) return true
+      seen.add(s)
+      if (f(s) === false) {
+        stopped = true
+        return false
+      }
       return true
     })
   }
@@ -212,23 +315,19 @@ const candidates = <H>(store: Store<H>, p: Plan<H>, f: (e: Entry<H>) => boolean)
 }
 
 /** Runs a (validated) query. */
-export const execute = <H>(
-  store: Store<H>,
-  q: Q.Query,
-  options: Q.QueryOptions | undefined,
-  compiled?: (e: Entry<H>) => boolean,
-): Array<Entry<H>> => {
-  const pred = compiled ?? (Q.compile(q) as (e: Entry<H>) => boolean)
+export const execute = <H>(store: Store<H>, q: Q.Query, options: Q.QueryOptions | undefined): Array<Entry<H>> => {
   const p = plan(store, q)
+  const pred = compileSlot(store, residual(q, p))
+  const nodes = store.nodes
   const offset = options?.offset ?? 0
   const limit = options?.limit ?? Number.POSITIVE_INFINITY
   const want = offset + limit
-  const out: Array<Entry<H>> = []
+  const out: Array<Node<H>> = []
   if (limit <= 0) return out
   const sortBy = options?.sortBy
   if (sortBy === undefined) {
-    candidates(store, p, (e) => {
-      if (pred(e)) out.push(e)
+    candidates(store, p, (s) => {
+      if (pred(s)) out.push(nodes[s]!)
       return out.length < want
     })
     return offset > 0 ? out.slice(offset) : out
@@ -236,20 +335,21 @@ export const execute = <H>(
   const order = options?.order ?? "asc"
   const attr = sortBy.slice(10)
   const idx = store.numeric.get(attr)
-  const ordered =
-    idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
+  const ordered = idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
   if (ordered) {
     // the sorted index gives the order: stop as soon as enough entries matched
-    const take = (e: Entry<H>) => {
-      if (pred(e)) out.push(e)
+    const take = (s: number) => {
+      if (pred(s)) out.push(nodes[s]!)
       return out.length < want
     }
     if (p.kind === "range") candidates(store, p, take)
     else if (order === "asc") idx.ascending(take)
     else idx.descending(take)
     if (out.length < want && p.kind === "scan") {
-      const missing: Array<Entry<H>> = []
-      for (const e of store.all()) if (e.metadata.resources[attr] === undefined && pred(e)) missing.push(e)
+      const col = store.columns.get(attr)!
+      const missing: Array<Node<H>> = []
+      for (let s = 0; s < nodes.length; s++)
+        if (nodes[s] !== undefined && Number.isNaN(col[s]) && pred(s)) missing.push(nodes[s]!)
       missing.sort((a, b) => a.seq - b.seq)
       for (const e of missing) {
         if (out.length >= want) break
@@ -258,11 +358,12 @@ export const execute = <H>(
     }
     return offset > 0 ? out.slice(offset) : out
   }
-  const cmp = Q.sortComparator<Entry<H>>(sortBy, order)
+  const cmp = Q.sortComparator<Node<H>>(sortBy, order)
   if (want <= 64) {
     // top-k by binary insertion into a bounded sorted buffer
-    candidates(store, p, (e) => {
-      if (!pred(e)) return true
+    candidates(store, p, (s) => {
+      if (!pred(s)) return true
+      const e = nodes[s]!
       if (out.length === want && cmp(e, out[want - 1]) >= 0) return true
       let lo = 0
       let hi = out.length
@@ -277,8 +378,8 @@ export const execute = <H>(
     })
     return offset > 0 ? out.slice(offset) : out
   }
-  candidates(store, p, (e) => {
-    if (pred(e)) out.push(e)
+  candidates(store, p, (s) => {
+    if (pred(s)) out.push(nodes[s]!)
     return true
   })
   out.sort(cmp)
@@ -286,7 +387,7 @@ export const execute = <H>(
 }
 
 /** A one-line description of the plan (for `explain`). */
-export const describe = <H>(p: Plan<H>): string => {
+export const describe = (p: Plan): string => {
   switch (p.kind) {
     case "scan":
       return `scan (${p.est} entries)`

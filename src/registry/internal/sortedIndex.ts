@@ -1,8 +1,9 @@
 /**
- * A sorted index of entries by one numeric attribute, ordered by `(value, seq)` so that ties are
- * broken by registration sequence. Stored as a list of small sorted blocks (at most {@link MAX_BLOCK}
- * items), which keeps insert and remove at O(log n + block) without a tree of nodes per item: one
- * pointer per indexed entry.
+ * A sorted index of slots by one numeric attribute, ordered by `(value, seq)` so that ties are
+ * broken by registration sequence. Values and sequence numbers are read through two functions (the
+ * store's columns), so comparisons never touch entry objects. Stored as a list of small sorted blocks (at
+ * most {@link MAX_BLOCK} items), which keeps insert and remove at O(log n + block) without a tree node per
+ * item: one small integer per indexed entry.
  *
  * The index also keeps the running sum of values, so `min`, `max`, `count` and `sum` are O(1).
  * @internal
@@ -10,16 +11,17 @@
 const MAX_BLOCK = 512
 const HALF_BLOCK = MAX_BLOCK >> 1
 
-export interface Sequenced {
-  readonly seq: number
-}
+type E = number
 
-export class SortedIndex<E extends Sequenced> {
+export class SortedIndex {
   private blocks: Array<Array<E>> = []
   private count = 0
   private total = 0
 
-  constructor(readonly value: (e: E) => number | undefined) {}
+  constructor(
+    readonly value: (e: E) => number,
+    readonly seqOf: (e: E) => number,
+  ) {}
 
   get size(): number {
     return this.count
@@ -41,8 +43,8 @@ export class SortedIndex<E extends Sequenced> {
 
   /** Compares (value, seq) of `e` against (v, s). */
   private cmp(e: E, v: number, s: number): number {
-    const ev = this.value(e)!
-    return ev < v ? -1 : ev > v ? 1 : e.seq - s
+    const ev = this.value(e)
+    return ev < v ? -1 : ev > v ? 1 : this.seqOf(e) - s
   }
 
   /** Index of the first block whose last item is >= (v, s); blocks.length when none. */
@@ -72,7 +74,8 @@ export class SortedIndex<E extends Sequenced> {
   }
 
   insert(e: E): void {
-    const v = this.value(e)!
+    const v = this.value(e)
+    const seq = this.seqOf(e)
     this.count++
     this.total += v
     const bs = this.blocks
@@ -80,10 +83,10 @@ export class SortedIndex<E extends Sequenced> {
       bs.push([e])
       return
     }
-    let bi = this.blockFor(v, e.seq)
+    let bi = this.blockFor(v, seq)
     if (bi === bs.length) bi--
     const b = bs[bi]
-    const p = this.posIn(b, v, e.seq)
+    const p = this.posIn(b, v, seq)
     if (p === b.length) b.push(e)
     else b.splice(p, 0, e)
     if (b.length > MAX_BLOCK) bs.splice(bi + 1, 0, b.splice(HALF_BLOCK))
@@ -92,12 +95,13 @@ export class SortedIndex<E extends Sequenced> {
   /** Removes `e` (located by its current value and seq); returns false when absent. */
   remove(e: E): boolean {
     const v = this.value(e)
-    if (v === undefined) return false
+    if (Number.isNaN(v)) return false
+    const seq = this.seqOf(e)
     const bs = this.blocks
-    const bi = this.blockFor(v, e.seq)
+    const bi = this.blockFor(v, seq)
     if (bi === bs.length) return false
     const b = bs[bi]
-    const p = this.posIn(b, v, e.seq)
+    const p = this.posIn(b, v, seq)
     if (b[p] !== e) return false
     if (p === b.length - 1) b.pop()
     else b.splice(p, 1)
@@ -143,7 +147,7 @@ export class SortedIndex<E extends Sequenced> {
       const b = bs[bi]
       for (; p < b.length; p++) {
         const e = b[p]
-        const v = this.value(e)!
+        const v = this.value(e)
         if (v > hi || (hiStrict && v === hi)) return
         if (f(e) === false) return
       }

@@ -44,16 +44,14 @@ export type Conflict<H> =
 
 type OneOrMany<E> = E | Array<E>
 
+/** Health as a column code. */
+export const healthCode: Readonly<Record<Health, number>> = { healthy: 0, degraded: 1, unhealthy: 2 }
+
 /**
- * The stored form of an entry: the public fields plus its positions in the index buckets, so that
- * removal from a bucket is an O(1) swap-remove. A bucket is a plain array (≈8 bytes per member,
- * against ≈45 for a `Set` member on JavaScriptCore).
+ * The stored form of an entry: the public fields plus its slot (its row in the store's columns) and its
+ * positions in the capability buckets, so that removal from a bucket is an O(1) swap-remove.
  */
 export class Node<H> implements Entry<H> {
-  /** Position in the health bucket. */
-  hp = 0
-  /** Position in the node bucket. */
-  np = 0
   /** Positions in the capability buckets, parallel to `metadata.capabilities`. */
   cp: Array<number>
   constructor(
@@ -61,28 +59,48 @@ export class Node<H> implements Entry<H> {
     readonly handle: H,
     readonly metadata: Metadata,
     readonly seq: number,
+    readonly slot: number,
   ) {
     this.cp = metadata.capabilities.length === 0 ? noPositions : new Array(metadata.capabilities.length)
   }
 }
 const noPositions: Array<number> = []
 
-const bucketOf = <K, V>(m: Map<K, Array<V>>, k: K): Array<V> => {
+const bucketOf = <K>(m: Map<K, Array<number>>, k: K): Array<number> => {
   let b = m.get(k)
   if (b === undefined) m.set(k, (b = []))
   return b
 }
 
+/**
+ * Entries live in slots (rows). Hot attributes are kept in typed columns indexed by slot — health, the
+ * numeric resources (NaN when absent), the sequence number and bucket positions — and the indexes hold
+ * slots, not objects. A query therefore filters candidates by reading a few typed arrays instead of
+ * chasing pointers through entry, metadata and resource objects (≈10× fewer cache misses).
+ * Columns grow by doubling up to `maxEntries`; freed slots are reused.
+ */
 export class Store<H> {
   /** Unique mode: key → entry. */
   readonly names = new Map<string, Node<H>>()
   /** Duplicate mode: key → entries. */
   readonly groups = new Map<string, Set<Node<H>>>()
   readonly byHandle = new Map<unknown, OneOrMany<Node<H>>>()
-  readonly byCapability = new Map<string, Array<Node<H>>>()
-  readonly byHealth = new Map<Health, Array<Node<H>>>(healthValues.map((h) => [h, []]))
-  readonly byNode = new Map<string, Array<Node<H>>>()
-  readonly numeric = new Map<string, SortedIndex<Node<H>>>()
+  /** Slot → entry (undefined for a free slot). */
+  nodes: Array<Node<H> | undefined> = []
+  private free: Array<number> = []
+  private capacity = 0
+  health = new Uint8Array(0)
+  /** Position of each slot in its health bucket and in its node bucket. */
+  private hpos = new Int32Array(0)
+  private npos = new Int32Array(0)
+  seqs = new Float64Array(0)
+  readonly columns = new Map<string, Float64Array>()
+  /** The same columns by resource position (the sorted indexes read these). */
+  private cols: Array<Float64Array> = []
+  readonly byCapability = new Map<string, Array<number>>()
+  readonly byHealth: Array<Array<number>> = [[], [], []]
+  readonly byNode = new Map<string, Array<number>>()
+  readonly numeric = new Map<string, SortedIndex>()
   size = 0
   private seq = 0
   listeners: Array<(change: Change<H>) => void> = []
@@ -90,18 +108,52 @@ export class Store<H> {
   constructor(
     readonly unique: boolean,
     readonly maxEntries: number,
-    resources: Iterable<string>,
+    readonly resources: ReadonlyArray<string>,
     readonly idOf: (h: H) => unknown,
   ) {
-    for (const r of resources) this.numeric.set(r, new SortedIndex<Node<H>>((e) => e.metadata.resources[r]))
+    resources.forEach((r, ri) => {
+      this.columns.set(r, new Float64Array(0))
+      this.cols.push(new Float64Array(0))
+      this.numeric.set(
+        r,
+        new SortedIndex(
+          (slot) => this.cols[ri][slot],
+          (slot) => this.seqs[slot],
+        ),
+      )
+    })
+    this.grow(Math.min(1024, maxEntries))
+  }
+
+  private grow(capacity: number): void {
+    const copy = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T, fill?: number): T => {
+      const b = make(capacity)
+      b.set(a)
+      if (fill !== undefined) b.fill(fill, a.length)
+      return b
+    }
+    this.health = copy(this.health, (n) => new Uint8Array(n), 255)
+    this.hpos = copy(this.hpos, (n) => new Int32Array(n))
+    this.npos = copy(this.npos, (n) => new Int32Array(n))
+    this.seqs = copy(this.seqs, (n) => new Float64Array(n))
+    this.resources.forEach((r, ri) => {
+      const col = copy(this.cols[ri], (n) => new Float64Array(n), Number.NaN)
+      this.cols[ri] = col
+      this.columns.set(r, col)
+    })
+    this.capacity = capacity
+  }
+
+  private allocSlot(): number {
+    const f = this.free.pop()
+    if (f !== undefined) return f
+    const slot = this.nodes.length
+    if (slot >= this.capacity) this.grow(Math.min(Math.max(1024, this.capacity * 2), Math.max(this.maxEntries, slot + 1)))
+    this.nodes.push(undefined)
+    return slot
   }
 
   // ---- reads ----------------------------------------------------------------------------------
-
-  /** Unique mode: the entry under `key`. */
-  lookupName(key: string): Node<H> | undefined {
-    return this.names.get(key)
-  }
 
   lookup(key: string): Node<H> | undefined {
     if (this.unique) return this.names.get(key)
@@ -119,21 +171,10 @@ export class Store<H> {
     return g === undefined ? [] : [...g]
   }
 
-  /** Entries under `key` as an iterable (for the planner), or undefined. */
-  keyed(key: string): Iterable<Node<H>> | undefined {
-    if (this.unique) {
-      const e = this.names.get(key)
-      return e === undefined ? undefined : [e]
-    }
-    return this.groups.get(key)
-  }
-
   find(key: string, handle: H | undefined): Node<H> | undefined {
     if (this.unique) {
       const e = this.names.get(key)
-      return e === undefined || handle === undefined || this.idOf(e.handle) === this.idOf(handle)
-        ? e
-        : undefined
+      return e === undefined || handle === undefined || this.idOf(e.handle) === this.idOf(handle) ? e : undefined
     }
     const g = this.groups.get(key)
     if (g === undefined) return undefined
@@ -152,8 +193,11 @@ export class Store<H> {
   }
 
   *all(): IterableIterator<Node<H>> {
-    if (this.unique) yield* this.names.values()
-    else for (const g of this.groups.values()) yield* g
+    const ns = this.nodes
+    for (let i = 0; i < ns.length; i++) {
+      const e = ns[i]
+      if (e !== undefined) yield e
+    }
   }
 
   keyList(): Array<string> {
@@ -185,7 +229,7 @@ export class Store<H> {
     const out: Array<Node<H>> = new Array(batch.length)
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]
-      const e = new Node(p.key, p.handle, p.metadata, ++this.seq)
+      const e = new Node(p.key, p.handle, p.metadata, ++this.seq, this.allocSlot())
       if (this.unique) this.names.set(e.key, e)
       else {
         const g = this.groups.get(e.key)
@@ -220,6 +264,9 @@ export class Store<H> {
       if (h.length === 1) this.byHandle.set(id, h[0])
     } else this.byHandle.delete(id)
     this.unindex(e)
+    this.nodes[e.slot] = undefined
+    this.health[e.slot] = 255
+    this.free.push(e.slot)
     this.size--
     if (this.listeners.length > 0) this.notify({ kind: "unregistered", entry: e, reason })
   }
@@ -237,10 +284,10 @@ export class Store<H> {
     return all.length
   }
 
-  /** Replaces an entry's metadata (entry and all indexes), keeping key, handle and seq. */
+  /** Replaces an entry's metadata (entry and all indexes), keeping key, handle, seq and slot. */
   replace(e: Node<H>, metadata: Metadata): Entry<H> {
-    const next = new Node(e.key, e.handle, metadata, e.seq)
     this.unindex(e)
+    const next = new Node(e.key, e.handle, metadata, e.seq, e.slot)
     if (this.unique) this.names.set(e.key, next)
     else {
       const g = this.groups.get(e.key)!
@@ -256,49 +303,76 @@ export class Store<H> {
     return next
   }
 
+  /** Slots of the entries under `key`, or undefined. */
+  keyed(key: string): Array<number> | undefined {
+    if (this.unique) {
+      const e = this.names.get(key)
+      return e === undefined ? undefined : [e.slot]
+    }
+    const g = this.groups.get(key)
+    return g === undefined ? undefined : [...g].map((e) => e.slot)
+  }
+
+  /** Writes the entry's row and adds its slot to every index. */
   private index(e: Node<H>): void {
+    const slot = e.slot
     const m = e.metadata
+    this.nodes[slot] = e
+    this.seqs[slot] = e.seq
     const caps = m.capabilities
     for (let i = 0; i < caps.length; i++) {
       const b = bucketOf(this.byCapability, caps[i])
       e.cp[i] = b.length
-      b.push(e)
+      b.push(slot)
     }
-    const hb = this.byHealth.get(m.health)!
-    e.hp = hb.length
-    hb.push(e)
+    const code = healthCode[m.health]
+    this.health[slot] = code
+    const hb = this.byHealth[code]
+    this.hpos[slot] = hb.length
+    hb.push(slot)
     const nb = bucketOf(this.byNode, m.node)
-    e.np = nb.length
-    nb.push(e)
-    for (const r in m.resources) this.numeric.get(r)!.insert(e)
+    this.npos[slot] = nb.length
+    nb.push(slot)
+    const res = m.resources
+    for (const r in res) {
+      this.columns.get(r)![slot] = res[r]
+      this.numeric.get(r)!.insert(slot)
+    }
   }
 
+  /** Removes the entry's slot from every index and clears its numeric columns (its row stays allocated). */
   private unindex(e: Node<H>): void {
+    const slot = e.slot
     const m = e.metadata
     const caps = m.capabilities
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]
       const b = this.byCapability.get(c)!
       const last = b.pop()!
-      if (last !== e) {
+      if (last !== slot) {
         const pos = e.cp[i]
         b[pos] = last
-        last.cp[last.metadata.capabilities.indexOf(c)] = pos
+        const moved = this.nodes[last]!
+        moved.cp[moved.metadata.capabilities.indexOf(c)] = pos
       } else if (b.length === 0) this.byCapability.delete(c)
     }
-    const hb = this.byHealth.get(m.health)!
+    const hb = this.byHealth[this.health[slot]]
     const lh = hb.pop()!
-    if (lh !== e) {
-      hb[e.hp] = lh
-      lh.hp = e.hp
+    if (lh !== slot) {
+      hb[this.hpos[slot]] = lh
+      this.hpos[lh] = this.hpos[slot]
     }
     const nb = this.byNode.get(m.node)!
     const ln = nb.pop()!
-    if (ln !== e) {
-      nb[e.np] = ln
-      ln.np = e.np
+    if (ln !== slot) {
+      nb[this.npos[slot]] = ln
+      this.npos[ln] = this.npos[slot]
     } else if (nb.length === 0) this.byNode.delete(m.node)
-    for (const r in m.resources) this.numeric.get(r)!.remove(e)
+    const res = m.resources
+    for (const r in res) {
+      this.numeric.get(r)!.remove(slot)
+      this.columns.get(r)![slot] = Number.NaN
+    }
   }
 
   private notify(change: Change<H>): void {
