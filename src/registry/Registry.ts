@@ -456,7 +456,8 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
       Effect.sync(() => {
         const out = new Map<string, number>()
         if (field === "health") healthValues.forEach((h, i) => out.set(h, store.byHealth[i].length))
-        else for (const [k, b] of field === "capabilities" ? store.byCapability : store.byNode) out.set(k, b.length)
+        else if (field === "capabilities") for (const [k, b] of store.byCapability) out.set(k, b.length)
+        else for (const [k, b] of store.byNode) out.set(k, b.length)
         return out
       }),
     resourceStats: (attribute) =>
@@ -529,15 +530,28 @@ export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
     columns[r] = {}
     for (const e of entries) columns[r][e.seq] = Number.isNaN(col[e.slot]) ? null : col[e.slot]
   }
+  // the covering copies in capability buckets must equal the columns
+  for (const [c, b] of store.byCapability)
+    b.members().forEach((slot, i) => {
+      const same =
+        b.health[i] === store.health[slot] &&
+        store.cols.every(
+          (col, ri) =>
+            Object.is(col[slot], b.values[ri][i]) ||
+            (Number.isNaN(col[slot]) && Number.isNaN(b.values[ri][i])),
+        )
+      if (!same) columns.health[-1] = `capability bucket "${c}" is out of date at slot ${slot}`
+    })
   return {
     keys: store.keyList().sort(),
-    capability: rec(store.byCapability),
+    capability: rec([...store.byCapability].map(([c, b]) => [c, [...b.members()]] as const)),
     health: rec(healthValues.map((h, i) => [h, store.byHealth[i]] as const)),
     node: rec(store.byNode),
     numeric: Object.fromEntries([...store.numeric].map(([k, idx]) => [k, idx.toArray().map(seqOf)] as const)),
     handles: Object.fromEntries(
       [...store.byHandle].map(
-        ([id, v]) => [String(id), (Array.isArray(v) ? v : [v]).map((e) => e.seq).sort((a, b) => a - b)] as const,
+        ([id, v]) =>
+          [String(id), (Array.isArray(v) ? v : [v]).map((e) => e.seq).sort((a, b) => a - b)] as const,
       ),
     ),
     columns,

@@ -13,16 +13,18 @@
 import * as Q from "../Query.ts"
 import type { Health } from "./metadata.ts"
 import { healthValues } from "./metadata.ts"
-import { type Entry, healthCode, type Node, type Store } from "./store.ts"
+import { type CapabilityBucket, type Entry, healthCode, type Node, type Store } from "./store.ts"
 
 export type Plan =
   | { readonly kind: "scan"; readonly est: number }
   | {
       readonly kind: "sets"
       readonly label: string
-      readonly sets: ReadonlyArray<ReadonlyArray<number>>
+      readonly sets: ReadonlyArray<ArrayLike<number>>
       readonly est: number
       readonly covers: ReadonlyArray<Q.Query>
+      /** The covering capability bucket, when the plan is exactly one capability. */
+      readonly bucket?: CapabilityBucket
     }
   | {
       readonly kind: "range"
@@ -38,8 +40,8 @@ export type Plan =
 
 const none: ReadonlyArray<never> = []
 
-const setsPlan = (label: string, sets: Array<ReadonlyArray<number> | undefined>, covers: Q.Query): Plan => {
-  const present = sets.filter((s): s is ReadonlyArray<number> => s !== undefined)
+const setsPlan = (label: string, sets: Array<ArrayLike<number> | undefined>, covers: Q.Query): Plan => {
+  const present = sets.filter((s): s is ArrayLike<number> => s !== undefined)
   let est = 0
   for (const s of present) est += s.length
   return { kind: "sets", label, sets: present, est, covers: [covers] }
@@ -83,20 +85,27 @@ const rangePlan = <H>(store: Store<H>, attr: string, b: Bounds, covers: Readonly
 const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
   const { path, op, value } = c
   const scan: Plan = { kind: "scan", est: store.size }
-  const values = op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
+  const values =
+    op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
   switch (path) {
-    case "capabilities":
+    case "capabilities": {
       if (values === undefined) return scan
-      return setsPlan(
+      const buckets = values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined))
+      const p = setsPlan(
         "capability",
-        values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined)),
+        buckets.map((b) => b?.members()),
         c,
       )
+      return buckets.length === 1 && buckets[0] !== undefined
+        ? { ...(p as Extract<Plan, { kind: "sets" }>), bucket: buckets[0] }
+        : p
+    }
     case "health": {
       if (op === "contains") return scan
       let wanted: ReadonlyArray<unknown> | undefined = values
       if (op === "neq") wanted = healthValues.filter((h) => h !== value)
-      else if (op === "notIn") wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
+      else if (op === "notIn")
+        wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
       if (wanted === undefined) return scan
       return setsPlan(
         "health",
@@ -192,12 +201,37 @@ const residual = (q: Q.Query, p: Plan): Q.Query => {
 const always = () => true
 const never = () => false
 
-/** Compiles a (validated) query to a predicate over slots, reading columns where it can. */
-const compileSlot = <H>(store: Store<H>, q: Q.Query): ((slot: number) => boolean) => {
-  if (Array.isArray(q)) return compileSlot(store, { and: q })
+/** Where a compiled predicate reads: health codes, numeric columns and entries, by row. */
+interface Rows<H> {
+  readonly health: ArrayLike<number>
+  readonly column: (attribute: string) => ArrayLike<number> | undefined
+  readonly node: (row: number) => Node<H>
+}
+
+const slotRows = <H>(store: Store<H>): Rows<H> => {
+  const nodes = store.nodes
+  return { health: store.health, column: (a) => store.columns.get(a), node: (s) => nodes[s]! }
+}
+
+const bucketRows = <H>(store: Store<H>, b: CapabilityBucket): Rows<H> => {
+  const nodes = store.nodes
+  const slots = b.slots
+  return {
+    health: b.health,
+    column: (a) => {
+      const ri = store.resources.indexOf(a)
+      return ri < 0 ? undefined : b.values[ri]
+    },
+    node: (i) => nodes[slots[i]]!,
+  }
+}
+
+/** Compiles a (validated) query to a predicate over rows, reading columns where it can. */
+const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) => {
+  if (Array.isArray(q)) return compileRows(rows, { and: q })
   if (!Q.isCriterion(q as Q.Query)) {
     const isAnd = "and" in (q as Q.And)
-    const parts = (isAnd ? (q as Q.And).and : (q as Q.Or).or).map((c) => compileSlot(store, c))
+    const parts = (isAnd ? (q as Q.And).and : (q as Q.Or).or).map((c) => compileRows(rows, c))
     if (parts.length === 0) return isAnd ? always : never
     if (parts.length === 1) return parts[0]
     if (parts.length === 2) {
@@ -219,11 +253,11 @@ const compileSlot = <H>(store: Store<H>, q: Q.Query): ((slot: number) => boolean
   if (c.path === "health") {
     // health is never missing: tabulate the reference predicate over the three values
     const table = healthValues.map((h) => ref({ key: "", metadata: { ...emptyMeta, health: h } }))
-    const health = store.health
+    const health = rows.health
     return (s) => table[health[s]] === true
   }
   if (c.path.startsWith("resources.")) {
-    const col = store.columns.get(c.path.slice(10))
+    const col = rows.column(c.path.slice(10))
     if (col !== undefined) {
       const v = c.value
       // a missing value is NaN in the column: it fails every comparison, as `undefined` does
@@ -257,8 +291,8 @@ const compileSlot = <H>(store: Store<H>, q: Q.Query): ((slot: number) => boolean
       }
     }
   }
-  const nodes = store.nodes
-  return (s) => ref(nodes[s]!)
+  const node = rows.node
+  return (s) => ref(node(s))
 }
 
 const emptyMeta = { capabilities: [], health: "healthy", node: "", resources: {}, tags: {} }
@@ -315,9 +349,13 @@ const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): 
 }
 
 /** Runs a (validated) query. */
-export const execute = <H>(store: Store<H>, q: Q.Query, options: Q.QueryOptions | undefined): Array<Entry<H>> => {
+export const execute = <H>(
+  store: Store<H>,
+  q: Q.Query,
+  options: Q.QueryOptions | undefined,
+): Array<Entry<H>> => {
   const p = plan(store, q)
-  const pred = compileSlot(store, residual(q, p))
+  const rest = residual(q, p)
   const nodes = store.nodes
   const offset = options?.offset ?? 0
   const limit = options?.limit ?? Number.POSITIVE_INFINITY
@@ -325,6 +363,16 @@ export const execute = <H>(store: Store<H>, q: Q.Query, options: Q.QueryOptions 
   const out: Array<Node<H>> = []
   if (limit <= 0) return out
   const sortBy = options?.sortBy
+  if (sortBy === undefined && p.kind === "sets" && p.bucket !== undefined) {
+    // one covering capability bucket: filter by position, reading the bucket's own arrays sequentially
+    const b = p.bucket
+    const pred = compileRows(bucketRows(store, b), rest)
+    const slots = b.slots
+    const n = b.length
+    for (let i = 0; i < n && out.length < want; i++) if (pred(i)) out.push(nodes[slots[i]]!)
+    return offset > 0 ? out.slice(offset) : out
+  }
+  const pred = compileRows(slotRows(store), rest)
   if (sortBy === undefined) {
     candidates(store, p, (s) => {
       if (pred(s)) out.push(nodes[s]!)
@@ -335,7 +383,8 @@ export const execute = <H>(store: Store<H>, q: Q.Query, options: Q.QueryOptions 
   const order = options?.order ?? "asc"
   const attr = sortBy.slice(10)
   const idx = store.numeric.get(attr)
-  const ordered = idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
+  const ordered =
+    idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
   if (ordered) {
     // the sorted index gives the order: stop as soon as enough entries matched
     const take = (s: number) => {

@@ -15,6 +15,9 @@ type E = number
 
 export class SortedIndex {
   private blocks: Array<Array<E>> = []
+  /** Value and seq of each block's last item, so that finding a block reads two dense arrays. */
+  private lastV: Array<number> = []
+  private lastS: Array<number> = []
   private count = 0
   private total = 0
 
@@ -49,16 +52,25 @@ export class SortedIndex {
 
   /** Index of the first block whose last item is >= (v, s); blocks.length when none. */
   private blockFor(v: number, s: number): number {
-    const bs = this.blocks
+    const lv = this.lastV
+    const ls = this.lastS
     let lo = 0
-    let hi = bs.length
+    let hi = lv.length
     while (lo < hi) {
       const mid = (lo + hi) >> 1
-      const b = bs[mid]
-      if (this.cmp(b[b.length - 1], v, s) < 0) lo = mid + 1
+      const x = lv[mid]
+      if (x < v || (x === v && ls[mid] < s)) lo = mid + 1
       else hi = mid
     }
     return lo
+  }
+
+  /** Refreshes the last-item summary of block `bi`. */
+  private touch(bi: number): void {
+    const b = this.blocks[bi]
+    const e = b[b.length - 1]
+    this.lastV[bi] = this.value(e)
+    this.lastS[bi] = this.seqOf(e)
   }
 
   /** Position of the first item >= (v, s) within block `b`. */
@@ -81,6 +93,8 @@ export class SortedIndex {
     const bs = this.blocks
     if (bs.length === 0) {
       bs.push([e])
+      this.lastV.push(v)
+      this.lastS.push(seq)
       return
     }
     let bi = this.blockFor(v, seq)
@@ -89,7 +103,13 @@ export class SortedIndex {
     const p = this.posIn(b, v, seq)
     if (p === b.length) b.push(e)
     else b.splice(p, 0, e)
-    if (b.length > MAX_BLOCK) bs.splice(bi + 1, 0, b.splice(HALF_BLOCK))
+    if (b.length > MAX_BLOCK) {
+      bs.splice(bi + 1, 0, b.splice(HALF_BLOCK))
+      this.lastV.splice(bi + 1, 0, 0)
+      this.lastS.splice(bi + 1, 0, 0)
+      this.touch(bi + 1)
+    }
+    this.touch(bi)
   }
 
   /** Removes `e` (located by its current value and seq); returns false when absent. */
@@ -107,13 +127,21 @@ export class SortedIndex {
     else b.splice(p, 1)
     this.count--
     this.total -= v
-    if (b.length === 0) bs.splice(bi, 1)
-    else if (b.length < HALF_BLOCK >> 1 && bi + 1 < bs.length && bs[bi + 1].length + b.length <= MAX_BLOCK) {
+    if (b.length === 0) {
+      bs.splice(bi, 1)
+      this.lastV.splice(bi, 1)
+      this.lastS.splice(bi, 1)
+      return true
+    }
+    if (b.length < HALF_BLOCK >> 1 && bi + 1 < bs.length && bs[bi + 1].length + b.length <= MAX_BLOCK) {
       // merge small neighbours so the block count stays near n / HALF_BLOCK
       const next = bs[bi + 1]
       for (let i = 0; i < next.length; i++) b.push(next[i])
       bs.splice(bi + 1, 1)
+      this.lastV.splice(bi + 1, 1)
+      this.lastS.splice(bi + 1, 1)
     }
+    this.touch(bi)
     return true
   }
 
@@ -131,12 +159,16 @@ export class SortedIndex {
    */
   estimate(lo: number, loStrict: boolean, hi: number, hiStrict: boolean): number {
     if (this.count === 0) return 0
-    const [b1, p1] = this.lowerPos(lo, loStrict)
-    const [b2, p2] = this.lowerPos(hi, !hiStrict)
-    if (b2 < b1 || (b1 === b2 && p2 <= p1)) return 0
-    if (b1 === b2) return p2 - p1
+    if (lo > hi || (lo === hi && (loStrict || hiStrict))) return 0
+    // block granularity from the dense summaries only: no item is read
+    const b1 = this.blockFor(lo, loStrict ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY)
+    if (b1 === this.blocks.length) return 0
+    const b2 = Math.min(
+      this.blockFor(hi, hiStrict ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY),
+      this.blocks.length - 1,
+    )
     const avg = this.count / this.blocks.length
-    return Math.max(0, Math.round((b2 - b1) * avg + p2 - p1))
+    return Math.max(1, Math.round((b2 - b1 + 1) * avg))
   }
 
   /** Calls `f` on each item with value within [lo, hi] in ascending order; stops when `f` returns false. */

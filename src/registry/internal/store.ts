@@ -66,6 +66,61 @@ export class Node<H> implements Entry<H> {
 }
 const noPositions: Array<number> = []
 
+/**
+ * A covering capability bucket: the member slots plus, in parallel arrays, a copy of each member's health
+ * code and numeric resource values (NaN when absent). A query driven by one capability filters its
+ * candidates by reading these arrays sequentially, without a random access per candidate.
+ * Swap-remove keeps every array dense.
+ */
+export class CapabilityBucket {
+  /** Number of members. */
+  length = 0
+  slots: Int32Array
+  health: Uint8Array
+  values: Array<Float64Array>
+  constructor(attributes: number) {
+    this.slots = new Int32Array(4)
+    this.health = new Uint8Array(4)
+    this.values = Array.from({ length: attributes }, () => new Float64Array(4))
+  }
+  /** Appends a member; returns its position. */
+  add(slot: number, health: number, cols: ReadonlyArray<Float64Array>): number {
+    const pos = this.length
+    if (pos === this.slots.length) this.resize(pos * 2)
+    this.slots[pos] = slot
+    this.health[pos] = health
+    for (let r = 0; r < cols.length; r++) this.values[r][pos] = cols[r][slot]
+    this.length = pos + 1
+    return pos
+  }
+  /** Removes the member at `pos` by moving the last one there; returns the moved slot, or -1. */
+  removeAt(pos: number): number {
+    const last = this.length - 1
+    const moved = last === pos ? -1 : this.slots[last]
+    if (moved !== -1) {
+      this.slots[pos] = moved
+      this.health[pos] = this.health[last]
+      for (const v of this.values) v[pos] = v[last]
+    }
+    this.length = last
+    if (last >= 16 && last * 4 <= this.slots.length) this.resize(this.slots.length >> 1)
+    return moved
+  }
+  /** The member slots (a view; valid until the next write). */
+  members(): Int32Array {
+    return this.slots.subarray(0, this.length)
+  }
+  private resize(n: number): void {
+    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T, b: T): T => {
+      b.set(a.subarray(0, Math.min(this.length, n)))
+      return b
+    }
+    this.slots = grow(this.slots, new Int32Array(n))
+    this.health = grow(this.health, new Uint8Array(n))
+    this.values = this.values.map((v) => grow(v, new Float64Array(n)))
+  }
+}
+
 const bucketOf = <K>(m: Map<K, Array<number>>, k: K): Array<number> => {
   let b = m.get(k)
   if (b === undefined) m.set(k, (b = []))
@@ -96,8 +151,8 @@ export class Store<H> {
   seqs = new Float64Array(0)
   readonly columns = new Map<string, Float64Array>()
   /** The same columns by resource position (the sorted indexes read these). */
-  private cols: Array<Float64Array> = []
-  readonly byCapability = new Map<string, Array<number>>()
+  cols: Array<Float64Array> = []
+  readonly byCapability = new Map<string, CapabilityBucket>()
   readonly byHealth: Array<Array<number>> = [[], [], []]
   readonly byNode = new Map<string, Array<number>>()
   readonly numeric = new Map<string, SortedIndex>()
@@ -126,7 +181,11 @@ export class Store<H> {
   }
 
   private grow(capacity: number): void {
-    const copy = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T, fill?: number): T => {
+    const copy = <T extends Uint8Array | Int32Array | Float64Array>(
+      a: T,
+      make: (n: number) => T,
+      fill?: number,
+    ): T => {
       const b = make(capacity)
       b.set(a)
       if (fill !== undefined) b.fill(fill, a.length)
@@ -148,7 +207,8 @@ export class Store<H> {
     const f = this.free.pop()
     if (f !== undefined) return f
     const slot = this.nodes.length
-    if (slot >= this.capacity) this.grow(Math.min(Math.max(1024, this.capacity * 2), Math.max(this.maxEntries, slot + 1)))
+    if (slot >= this.capacity)
+      this.grow(Math.min(Math.max(1024, this.capacity * 2), Math.max(this.maxEntries, slot + 1)))
     this.nodes.push(undefined)
     return slot
   }
@@ -174,7 +234,9 @@ export class Store<H> {
   find(key: string, handle: H | undefined): Node<H> | undefined {
     if (this.unique) {
       const e = this.names.get(key)
-      return e === undefined || handle === undefined || this.idOf(e.handle) === this.idOf(handle) ? e : undefined
+      return e === undefined || handle === undefined || this.idOf(e.handle) === this.idOf(handle)
+        ? e
+        : undefined
     }
     const g = this.groups.get(key)
     if (g === undefined) return undefined
@@ -319,25 +381,23 @@ export class Store<H> {
     const m = e.metadata
     this.nodes[slot] = e
     this.seqs[slot] = e.seq
-    const caps = m.capabilities
-    for (let i = 0; i < caps.length; i++) {
-      const b = bucketOf(this.byCapability, caps[i])
-      e.cp[i] = b.length
-      b.push(slot)
-    }
+    const res = m.resources
+    for (const r in res) this.columns.get(r)![slot] = res[r]
     const code = healthCode[m.health]
     this.health[slot] = code
+    const caps = m.capabilities
+    for (let i = 0; i < caps.length; i++) {
+      let b = this.byCapability.get(caps[i])
+      if (b === undefined) this.byCapability.set(caps[i], (b = new CapabilityBucket(this.cols.length)))
+      e.cp[i] = b.add(slot, code, this.cols)
+    }
     const hb = this.byHealth[code]
     this.hpos[slot] = hb.length
     hb.push(slot)
     const nb = bucketOf(this.byNode, m.node)
     this.npos[slot] = nb.length
     nb.push(slot)
-    const res = m.resources
-    for (const r in res) {
-      this.columns.get(r)![slot] = res[r]
-      this.numeric.get(r)!.insert(slot)
-    }
+    for (const r in res) this.numeric.get(r)!.insert(slot)
   }
 
   /** Removes the entry's slot from every index and clears its numeric columns (its row stays allocated). */
@@ -348,12 +408,11 @@ export class Store<H> {
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]
       const b = this.byCapability.get(c)!
-      const last = b.pop()!
-      if (last !== slot) {
-        const pos = e.cp[i]
-        b[pos] = last
-        const moved = this.nodes[last]!
-        moved.cp[moved.metadata.capabilities.indexOf(c)] = pos
+      const pos = e.cp[i]
+      const moved = b.removeAt(pos)
+      if (moved !== -1) {
+        const mn = this.nodes[moved]!
+        mn.cp[mn.metadata.capabilities.indexOf(c)] = pos
       } else if (b.length === 0) this.byCapability.delete(c)
     }
     const hb = this.byHealth[this.health[slot]]
