@@ -74,6 +74,18 @@ const fieldOf = (path: ReadonlyArray<PropertyKey>): string =>
     .join(".")
     .replace(/\.\[/g, "[")
 
+const defaults = new WeakMap<Limits, Metadata>()
+
+/** The metadata of an entry registered without any: one shared object per registry. */
+const defaultsFor = (limits: Limits): Metadata => {
+  let m = defaults.get(limits)
+  if (m === undefined) {
+    m = { capabilities: emptyCaps, health: "healthy", node: limits.node, resources: emptyRecord, tags: emptyRecord }
+    defaults.set(limits, m)
+  }
+  return m
+}
+
 /** Validates a name; returns the error or undefined. */
 export const checkName = (name: unknown, limits: Limits): InvalidRegistration | undefined => {
   if (typeof name !== "string")
@@ -92,14 +104,7 @@ export const checkName = (name: unknown, limits: Limits): InvalidRegistration | 
 
 /** Validates and normalises metadata (capabilities deduplicated and sorted, defaults filled in). */
 export const normalize = (input: unknown, limits: Limits): Metadata | InvalidRegistration => {
-  if (input === undefined)
-    return {
-      capabilities: emptyCaps,
-      health: "healthy",
-      node: limits.node,
-      resources: emptyRecord,
-      tags: emptyRecord,
-    }
+  if (input === undefined) return defaultsFor(limits)
   if (input !== null && typeof input === "object" && (input as MetadataInput).capabilities instanceof Set)
     input = { ...(input as object), capabilities: [...((input as any).capabilities as Set<string>)] }
   const exit = decode(input, parseOptions)
