@@ -80,7 +80,13 @@ const defaults = new WeakMap<Limits, Metadata>()
 const defaultsFor = (limits: Limits): Metadata => {
   let m = defaults.get(limits)
   if (m === undefined) {
-    m = { capabilities: emptyCaps, health: "healthy", node: limits.node, resources: emptyRecord, tags: emptyRecord }
+    m = {
+      capabilities: emptyCaps,
+      health: "healthy",
+      node: limits.node,
+      resources: emptyRecord,
+      tags: emptyRecord,
+    }
     defaults.set(limits, m)
   }
   return m

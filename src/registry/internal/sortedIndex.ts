@@ -21,10 +21,13 @@ export class SortedIndex {
   private count = 0
   private total = 0
 
-  constructor(
-    readonly value: (e: E) => number,
-    readonly seqOf: (e: E) => number,
-  ) {}
+  readonly value: (e: E) => number
+  readonly seqOf: (e: E) => number
+
+  constructor(value: (e: E) => number, seqOf: (e: E) => number) {
+    this.value = value
+    this.seqOf = seqOf
+  }
 
   get size(): number {
     return this.count

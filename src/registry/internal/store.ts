@@ -52,15 +52,19 @@ export const healthCode: Readonly<Record<Health, number>> = { healthy: 0, degrad
  * positions in the capability buckets, so that removal from a bucket is an O(1) swap-remove.
  */
 export class Node<H> implements Entry<H> {
+  readonly key: string
+  readonly handle: H
+  readonly metadata: Metadata
+  readonly seq: number
+  readonly slot: number
   /** Positions in the capability buckets, parallel to `metadata.capabilities`. */
   cp: Array<number>
-  constructor(
-    readonly key: string,
-    readonly handle: H,
-    readonly metadata: Metadata,
-    readonly seq: number,
-    readonly slot: number,
-  ) {
+  constructor(key: string, handle: H, metadata: Metadata, seq: number, slot: number) {
+    this.key = key
+    this.handle = handle
+    this.metadata = metadata
+    this.seq = seq
+    this.slot = slot
     this.cp = metadata.capabilities.length === 0 ? noPositions : new Array(metadata.capabilities.length)
   }
 }
@@ -160,12 +164,21 @@ export class Store<H> {
   private seq = 0
   listeners: Array<(change: Change<H>) => void> = []
 
+  readonly unique: boolean
+  readonly maxEntries: number
+  readonly resources: ReadonlyArray<string>
+  readonly idOf: (h: H) => unknown
+
   constructor(
-    readonly unique: boolean,
-    readonly maxEntries: number,
-    readonly resources: ReadonlyArray<string>,
-    readonly idOf: (h: H) => unknown,
+    unique: boolean,
+    maxEntries: number,
+    resources: ReadonlyArray<string>,
+    idOf: (h: H) => unknown,
   ) {
+    this.unique = unique
+    this.maxEntries = maxEntries
+    this.resources = resources
+    this.idOf = idOf
     resources.forEach((r, ri) => {
       this.columns.set(r, new Float64Array(0))
       this.cols.push(new Float64Array(0))
