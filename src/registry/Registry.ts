@@ -455,7 +455,8 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     countBy: (field) =>
       Effect.sync(() => {
         const out = new Map<string, number>()
-        if (field === "health") healthValues.forEach((h, i) => out.set(h, store.byHealth[i].length))
+        if (field === "health")
+          for (const [i, h] of healthValues.entries()) out.set(h, store.byHealth[i].length)
         else if (field === "capabilities") for (const [k, b] of store.byCapability) out.set(k, b.length)
         else for (const [k, b] of store.byNode) out.set(k, b.length)
         return out

@@ -281,11 +281,11 @@ const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) =
           return c.op === "in"
             ? (s) => {
                 const x = col[s]
-                return x === x && set.has(x)
+                return !Number.isNaN(x) && set.has(x)
               }
             : (s) => {
                 const x = col[s]
-                return !(x === x && set.has(x))
+                return Number.isNaN(x) || !set.has(x)
               }
         }
       }

@@ -8,7 +8,6 @@
  * @internal
  */
 import type { Health, Metadata } from "./metadata.ts"
-import { healthValues } from "./metadata.ts"
 import { SortedIndex } from "./sortedIndex.ts"
 
 export interface Entry<H> {
