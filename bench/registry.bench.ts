@@ -1,15 +1,17 @@
 /**
  * Registry figures: lookups, register/unregister pairs, selective indexed queries vs a scan, heap per entry.
- * The OTP peer values come from today's OTP baseline run on this machine
- * (`../shared/anchors/otp-baseline/results-<date>.txt`, or `OTP_RESULTS=<file>`), since Elixir runs in its own VM.
+ * OTP peers: with `OTP_LIVE=1` the OTP baseline (`run.sh registry_lookup registry_register`) runs first,
+ * in the same session, and its figures are the peers; otherwise they come from the newest
+ * `../shared/anchors/otp-baseline/results-<date>.txt` (or `OTP_RESULTS=<file>`).
  */
+import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as Q from "../src/registry/Query.ts"
 import * as Registry from "../src/registry/Registry.ts"
-import { emit, heapUsed, median, note, now, quantile } from "./harness.ts"
+import { emit, gc, heapUsed, median, note, now, quantile } from "./harness.ts"
 
 interface Handle {
   readonly id: number
@@ -18,7 +20,17 @@ interface Handle {
 const N = 100_000
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** Today's OTP figures (`name value unit` lines), newest results file first. */
+const parseOtp = (text: string): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue
+    const [name, value] = line.trim().split(/\s+/)
+    if (name && value && !Number.isNaN(Number(value))) out.set(name, Number(value))
+  }
+  return out
+}
+
+/** Today's OTP figures (`name value unit` lines): a live run with OTP_LIVE=1, else the newest results file. */
 const otpFigures = (): Map<string, number> => {
   const dir =
     [
@@ -35,15 +47,19 @@ const otpFigures = (): Map<string, number> => {
           .map((f) => join(dir, f))
       : []),
   ].filter((f): f is string => f !== undefined && existsSync(f))
-  const out = new Map<string, number>()
-  if (candidates.length === 0) return out
-  note(`OTP peer figures from ${candidates[0]}`)
-  for (const line of readFileSync(candidates[0], "utf8").split("\n")) {
-    if (line.startsWith("#")) continue
-    const [name, value] = line.trim().split(/\s+/)
-    if (name && value && !Number.isNaN(Number(value))) out.set(name, Number(value))
+  if (process.env.OTP_LIVE === "1" && dir !== "") {
+    note("running the OTP baseline (registry_lookup registry_register) live, about 50 s")
+    const run = spawnSync(join(dir, "run.sh"), ["registry_lookup", "registry_register"], { encoding: "utf8" })
+    const live = parseOtp(run.stdout ?? "")
+    if (live.size > 0) {
+      for (const [k, v] of live) note(`otp live: ${k} ${v}`)
+      return live
+    }
+    note(`OTP live run failed (${run.stderr?.trim() ?? run.status}); using the results file`)
   }
-  return out
+  if (candidates.length === 0) return new Map()
+  note(`OTP peer figures from ${candidates[0]}`)
+  return parseOtp(readFileSync(candidates[0], "utf8"))
 }
 
 // deterministic pseudo-random numbers (xorshift32)
@@ -192,7 +208,8 @@ export const run = async (): Promise<void> => {
     ]
     const queries = Array.from({ length: 20_000 }, makeQuery)
     let matched = 0
-    for (const q of queries.slice(0, 1000)) r.queryUnsafe(q) // warm up
+    for (const q of queries.slice(0, 2000)) r.queryUnsafe(q) // warm up (JIT tiers)
+    gc()
     const samples: Array<number> = []
     for (const q of queries) {
       const t0 = now()
