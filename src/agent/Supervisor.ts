@@ -146,6 +146,8 @@ export interface SupervisorRef {
   readonly ref: AgentRef<never>
   /** The current ref of child `id` (it changes only when this supervisor itself restarts). */
   readonly child: <M = unknown>(id: string) => EffectType.Effect<AgentRef<M>, ChildNotFound>
+  /** A nested supervisor child, as a SupervisorRef. */
+  readonly supervisor: (id: string) => EffectType.Effect<SupervisorRef, ChildNotFound>
   /** The live children in start order. */
   readonly children: () => ReadonlyArray<{ readonly id: string; readonly ref: AgentRef<unknown> }>
   /** Stops the supervisor and all its children (newest first). */
@@ -163,6 +165,13 @@ export const refOf = (cell: Cell): SupervisorRef => {
         return c === undefined || c.status === "stopped"
           ? Effect.fail(new ChildNotFound({ supervisor: core.config.name, child: id }))
           : Effect.succeed(c as unknown as AgentRef<M>)
+      }),
+    supervisor: (id: string) =>
+      Effect.suspend(() => {
+        const c = core.byKey.get(id)
+        return c === undefined || c.status === "stopped" || c.sup === undefined
+          ? Effect.fail(new ChildNotFound({ supervisor: core.config.name, child: id }))
+          : Effect.succeed(refOf(c))
       }),
     children: () =>
       [...core.children.values()].map((c) => ({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test"
 import { Cause, Effect, Exit, Fiber, Schema } from "effect"
-import { Agent, AgentSystem } from "../../src/index.ts"
+import fc from "fast-check"
+import { Agent, AgentSystem, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, runSystemExit, settle } from "./support.ts"
 
 type Msg =
@@ -393,6 +394,85 @@ describe("Agent", () => {
     )
     expect(Exit.isFailure(odd) && String(Cause.squash(odd.cause))).toContain(
       'mailbox "overflow" must be one of',
+    )
+  })
+
+  it("lets no timer or self-sent message of a dead incarnation reach its restarted successor", async () => {
+    const seen = await runSystem(
+      Effect.gen(function* () {
+        const log: string[] = []
+        type T =
+          | { readonly _tag: "Arm" }
+          | { readonly _tag: "Late"; readonly from: number }
+          | { readonly _tag: "Boom" }
+        let incarnation = 0
+        const Timed = Agent.behavior<number, T>({
+          init: () => ++incarnation,
+          receive: (inc, msg, ctx) => {
+            switch (msg._tag) {
+              case "Arm":
+                ctx.sendAfter({ _tag: "Late", from: inc }, 50)
+                ctx.sendInterval({ _tag: "Late", from: inc }, 20)
+                return inc
+              case "Late":
+                log.push(`incarnation ${inc} got Late from ${msg.from}`)
+                return inc
+              case "Boom":
+                ctx.self.tellUnsafe({ _tag: "Late", from: inc })
+                throw new Error("boom")
+            }
+          },
+        })
+        const sup = yield* Supervisor.start({ children: [Supervisor.child("t", Timed)] })
+        const t = yield* sup.child<T>("t")
+        yield* t.tell({ _tag: "Arm" })
+        yield* settle
+        yield* adjust(20)
+        yield* t.tell({ _tag: "Boom" })
+        yield* settle
+        yield* adjust(200)
+        return { log, restarts: t.restarts }
+      }),
+    )
+    expect(seen.restarts).toBe(1)
+    expect(seen.log).toEqual(["incarnation 1 got Late from 1"])
+  })
+
+  it("settles every ask (reply, AskTimeout or AgentStopped) for random operation sequences", async () => {
+    const op = fc.constantFrom("tell", "ask", "askLater", "release", "boom", "stop", "tick")
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 25 }), async (ops) => {
+        const outcomes = await runSystem(
+          Effect.gen(function* () {
+            const sup = yield* Supervisor.start({
+              maxRestarts: 1000,
+              children: [Supervisor.child("s", Summer)],
+            })
+            const ref = yield* sup.child<Msg>("s")
+            const asks: Array<Fiber.Fiber<number, unknown>> = []
+            for (const o of ops) {
+              if (o === "tell") yield* Effect.ignore(ref.tell({ _tag: "Add", n: 1 }))
+              else if (o === "ask")
+                asks.push(yield* Effect.forkChild(ref.ask({ _tag: "Sum" }, { timeoutMs: 30 })))
+              else if (o === "askLater")
+                asks.push(yield* Effect.forkChild(ref.ask({ _tag: "Later" }, { timeoutMs: 30 })))
+              else if (o === "release") yield* Effect.ignore(ref.tell({ _tag: "Release" }))
+              else if (o === "boom") yield* Effect.ignore(ref.tell({ _tag: "Boom" }))
+              else if (o === "stop") yield* ref.stop({ deadlineMs: 0 })
+              else yield* adjust(10)
+              yield* settle
+            }
+            yield* adjust(100)
+            return yield* Effect.forEach(asks, (f) =>
+              Effect.map(Fiber.await(f), (e) =>
+                Exit.isSuccess(e) ? "ok" : (Cause.squash(e.cause) as any)._tag,
+              ),
+            )
+          }),
+        )
+        for (const o of outcomes) expect(["ok", "AskTimeout", "AgentStopped"]).toContain(o)
+      }),
+      { numRuns: 80 },
     )
   })
 })

@@ -11,7 +11,8 @@
  *   timers and watches, and fails pending replies, so nothing from a dead incarnation reaches the next.
  * @internal
  */
-import { Cause, type Context, Effect, Exit, type Fiber, Schedule, type Scheduler } from "effect"
+import { Cause, type Context, Effect, Effectable, Exit, type Fiber, Schedule, type Scheduler } from "effect"
+import * as Metrics from "../../telemetry/Metrics.ts"
 import type {
   AgentRef,
   AgentStatus,
@@ -34,21 +35,34 @@ import {
 import * as Mailbox from "../Mailbox.ts"
 import { Deque } from "./deque.ts"
 
-enum Sched {
-  Idle = 0,
-  Ready = 1,
-  Running = 2,
-  Async = 3,
+/** Kernel metrics, bound once per system so updates are synchronous calls (see telemetry/Metrics). */
+export interface KernelMetrics {
+  readonly drops: Metrics.Bound<number, any>
+  readonly restarts: Metrics.Bound<number, any>
+  readonly asksOk: Metrics.Bound<number, any>
+  readonly asksTimeout: Metrics.Bound<number, any>
+  readonly asksStopped: Metrics.Bound<number, any>
+  readonly asksFull: Metrics.Bound<number, any>
+  readonly active: Metrics.Bound<number, any>
 }
 
+const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => ({
+  drops: Metrics.bindUnsafe(Metrics.agentMailboxDrops, services),
+  restarts: Metrics.bindUnsafe(Metrics.agentRestarts, services),
+  asksOk: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.ok, services),
+  asksTimeout: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.timeout, services),
+  asksStopped: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.stopped, services),
+  asksFull: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.full, services),
+  active: Metrics.bindUnsafe(Metrics.agentsActive, services),
+})
+
+/** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
+const Sched = { Idle: 0, Ready: 1, Running: 2, Async: 3 } as const
+type Sched = (typeof Sched)[keyof typeof Sched]
+
 /** Result of an enqueue attempt. */
-export enum Offer {
-  Ok = 0,
-  Wait = 1,
-  Dropped = 2,
-  Full = 3,
-  Stopped = 4,
-}
+export const Offer = { Ok: 0, Wait: 1, Dropped: 2, Full: 3, Stopped: 4 } as const
+export type Offer = (typeof Offer)[keyof typeof Offer]
 
 export const exitNormal: ExitReason = { _tag: "Normal" }
 export const exitShutdown: ExitReason = { _tag: "Shutdown" }
@@ -60,7 +74,10 @@ export class AskEnvelope {
   deferred = false
   resume: ((exit: Exit.Exit<any, any>) => void) | undefined = undefined
   exit: Exit.Exit<any, any> | undefined = undefined
-  constructor(readonly msg: unknown) {}
+  readonly msg: unknown
+  constructor(msg: unknown) {
+    this.msg = msg
+  }
   complete(exit: Exit.Exit<any, any>): void {
     if (this.done) return
     this.done = true
@@ -76,10 +93,12 @@ export class AskEnvelope {
 /** A sender suspended on a full mailbox (overflow "suspend"). */
 class Waiter {
   cancelled = false
-  constructor(
-    readonly item: unknown,
-    readonly resume: (exit: Exit.Exit<void, any>) => void,
-  ) {}
+  readonly item: unknown
+  readonly resume: (exit: Exit.Exit<void, any>) => void
+  constructor(item: unknown, resume: (exit: Exit.Exit<void, any>) => void) {
+    this.item = item
+    this.resume = resume
+  }
 }
 
 /** `Effect.isEffect` without the `dual` indirection of `hasProperty` (hot: runs once per message). */
@@ -122,16 +141,22 @@ export class SystemRuntime {
   hooks: ReadonlyArray<LifecycleHook> = []
   readonly dispatcher: Scheduler.SchedulerDispatcher
   readonly clock: { currentTimeMillisUnsafe(): number }
+  readonly metrics: KernelMetrics
   root!: SupervisorCore
 
+  readonly services: Context.Context<never>
+  readonly options: SystemOptions
   constructor(
-    readonly services: Context.Context<never>,
-    readonly options: SystemOptions,
+    services: Context.Context<never>,
+    options: SystemOptions,
     clock: { currentTimeMillisUnsafe(): number },
     scheduler: Scheduler.Scheduler,
   ) {
+    this.services = services
+    this.options = options
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
+    this.metrics = bindKernelMetrics(services)
   }
 
   /**
@@ -140,7 +165,10 @@ export class SystemRuntime {
    */
   schedule(cell: Cell): void {
     cell.sched = Sched.Ready
-    this.ready.push(cell)
+    if (!cell.queued) {
+      cell.queued = true
+      this.ready.push(cell)
+    }
     if (!this.draining) this.scheduleDrain()
   }
 
@@ -155,6 +183,9 @@ export class SystemRuntime {
           return
         }
         const cell = this.ready.shift()!
+        cell.queued = false
+        // a cell that crashed, stopped or went async while queued has nothing to run here
+        if (cell.sched !== Sched.Ready) continue
         budget -= cell.runSlice(batch)
       }
     } finally {
@@ -215,7 +246,6 @@ export type RestartType = "permanent" | "transient" | "temporary"
 /** The engine object behind an `AgentRef`. */
 export class Cell implements AgentRef<any> {
   readonly id: number
-  readonly label: string
   readonly name: string | undefined
   readonly mailboxOptions: Mailbox.Resolved
   mailbox: Deque<unknown> | undefined = undefined
@@ -223,6 +253,8 @@ export class Cell implements AgentRef<any> {
   state: unknown = undefined
   status: AgentStatus = "starting"
   sched: Sched = Sched.Idle
+  /** Whether the cell sits in the run queue (at most once). */
+  queued = false
   gen = 0
   restarts = 0
   dropped = 0
@@ -240,23 +272,39 @@ export class Cell implements AgentRef<any> {
   /** The child spec id under a static supervisor. */
   childKey: string | undefined = undefined
 
+  readonly sys: SystemRuntime
+  readonly behavior: Behavior<any, any, any, any>
+  readonly services: Context.Context<never>
+  readonly parent: SupervisorCore | undefined
+  readonly restartType: RestartType
+  readonly shutdownMs: number
   constructor(
-    readonly sys: SystemRuntime,
-    readonly behavior: Behavior<any, any, any, any>,
-    readonly services: Context.Context<never>,
-    readonly parent: SupervisorCore | undefined,
-    readonly restartType: RestartType,
-    readonly shutdownMs: number,
+    sys: SystemRuntime,
+    behavior: Behavior<any, any, any, any>,
+    services: Context.Context<never>,
+    parent: SupervisorCore | undefined,
+    restartType: RestartType,
+    shutdownMs: number,
     options: SpawnOptions | undefined,
   ) {
+    this.sys = sys
+    this.behavior = behavior
+    this.services = services
+    this.parent = parent
+    this.restartType = restartType
+    this.shutdownMs = shutdownMs
     this.id = sys.nextId++
     this.name = options?.name ?? behavior.name
-    this.label = this.name ?? `agent-${this.id}`
     this.mailboxOptions =
       options?.mailbox !== undefined || behavior.mailbox !== undefined
         ? Mailbox.resolve(options?.mailbox ?? behavior.mailbox, this.label)
         : Mailbox.defaults
     this.ctx = new AgentCtx(this, 0)
+  }
+
+  /** The name, or `agent-<id>` (computed on demand: an anonymous agent stores no string). */
+  get label(): string {
+    return this.name ?? `agent-${this.id}`
   }
 
   get mailboxDepth(): number {
@@ -275,15 +323,18 @@ export class Cell implements AgentRef<any> {
         case "suspend":
           return Offer.Wait
         case "fail":
+          this.sys.metrics.drops.update(1)
           return Offer.Full
         case "dropping":
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, item, "dropped")
           if (item instanceof AskEnvelope) item.complete(Exit.fail(this.mailboxFull()))
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
           this.dropped++
+          this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
           if (old instanceof AskEnvelope) old.complete(Exit.fail(this.mailboxFull()))
           break
@@ -318,19 +369,22 @@ export class Cell implements AgentRef<any> {
   }
 
   tell(msg: any): Effect.Effect<void, AgentStopped | MailboxFull> {
-    return Effect.suspend((): Effect.Effect<void, AgentStopped | MailboxFull> => {
-      switch (this.offer(msg)) {
-        case Offer.Ok:
-        case Offer.Dropped:
-          return exitVoid
-        case Offer.Wait:
-          return this.waitForRoom(msg)
-        case Offer.Full:
-          return Exit.fail(this.mailboxFull())
-        default:
-          return Exit.fail(this.stoppedError())
-      }
-    })
+    return new TellEffect(this, msg)
+  }
+
+  /** The body of `tell`, run each time the Effect runs. */
+  tellNow(msg: unknown): Effect.Effect<void, AgentStopped | MailboxFull> {
+    switch (this.offer(msg)) {
+      case Offer.Ok:
+      case Offer.Dropped:
+        return exitVoid
+      case Offer.Wait:
+        return this.waitForRoom(msg)
+      case Offer.Full:
+        return Exit.fail(this.mailboxFull())
+      default:
+        return Exit.fail(this.stoppedError())
+    }
   }
 
   private waitForRoom(item: unknown): Effect.Effect<void, AgentStopped> {
@@ -344,24 +398,31 @@ export class Cell implements AgentRef<any> {
   }
 
   ask(msg: any, options?: { readonly timeoutMs?: number }): Effect.Effect<any, any> {
-    const timeoutMs = options?.timeoutMs ?? this.sys.options.defaultAskTimeoutMs
-    return Effect.suspend(() => {
-      const env = new AskEnvelope(msg)
-      switch (this.offer(env)) {
-        case Offer.Ok:
-          if (!this.sys.draining && this.sys.ready.length > 0) this.sys.drain()
-          if (env.done) return env.exit!
-          return this.awaitReply(env, timeoutMs, undefined)
-        case Offer.Wait:
-          return this.awaitReply(env, timeoutMs, this.waitForRoom(env))
-        case Offer.Dropped:
+    return new AskEffect(this, msg, options?.timeoutMs ?? this.sys.options.defaultAskTimeoutMs)
+  }
+
+  /** The body of `ask`: enqueue, let the dispatcher run inline, and wait only if no reply came yet. */
+  askNow(msg: unknown, timeoutMs: number): Effect.Effect<any, any> {
+    const env = new AskEnvelope(msg)
+    const m = this.sys.metrics
+    switch (this.offer(env)) {
+      case Offer.Ok:
+        if (!this.sys.draining && this.sys.ready.length > 0) this.sys.drain()
+        if (env.done) {
+          ;(env.exit!._tag === "Success" ? m.asksOk : m.asksStopped).update(1)
           return env.exit!
-        case Offer.Full:
-          return Exit.fail(this.mailboxFull())
-        default:
-          return Exit.fail(this.stoppedError())
-      }
-    })
+        }
+        return this.awaitReply(env, timeoutMs, undefined)
+      case Offer.Wait:
+        return this.awaitReply(env, timeoutMs, this.waitForRoom(env))
+      case Offer.Dropped:
+      case Offer.Full:
+        m.asksFull.update(1)
+        return env.exit ?? Exit.fail(this.mailboxFull())
+      default:
+        m.asksStopped.update(1)
+        return Exit.fail(this.stoppedError())
+    }
   }
 
   private awaitReply(
@@ -379,10 +440,26 @@ export class Cell implements AgentRef<any> {
       })
     })
     const whole = enqueue === undefined ? reply : Effect.andThen(enqueue, reply)
-    return Effect.timeoutOrElse(whole, {
-      duration: timeoutMs,
-      orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
-    })
+    const m = this.sys.metrics
+    return Effect.onExit(
+      Effect.timeoutOrElse(whole, {
+        duration: timeoutMs,
+        orElse: () => Effect.fail(new AskTimeout({ agent: this.label, timeoutMs })),
+      }),
+      (exit) =>
+        Effect.sync(() => {
+          if (exit._tag === "Success") m.asksOk.update(1)
+          else {
+            const e = Cause.squash(exit.cause) as { _tag?: string }
+            ;(e?._tag === "AskTimeout"
+              ? m.asksTimeout
+              : e?._tag === "MailboxFull"
+                ? m.asksFull
+                : m.asksStopped
+            ).update(1)
+          }
+        }),
+    )
   }
 
   stop(options?: { readonly deadlineMs?: number }): Effect.Effect<void> {
@@ -664,7 +741,16 @@ export class Cell implements AgentRef<any> {
   endIncarnation(deadReason: Mailbox.DeadLetter["reason"]): void {
     this.gen++
     this.ctx = new AgentCtx(this, this.gen)
-    this.current = undefined
+    const current = this.current
+    if (current !== undefined) {
+      // the request in flight when the incarnation ended (e.g. its handler was interrupted)
+      this.current = undefined
+      current.complete(
+        Exit.fail(
+          new AgentStopped({ agent: this.label, reason: deadReason === "crashed" ? "crashed" : "stopped" }),
+        ),
+      )
+    }
     this.stopRequested = false
     const timers = this.timers
     if (timers !== undefined) {
@@ -707,6 +793,7 @@ export class Cell implements AgentRef<any> {
     return Effect.suspend(() => {
       if (this.status === "stopped") return exitVoid
       this.restarts++
+      this.sys.metrics.restarts.update(1)
       this.status = "restarting"
       this.exitReason = undefined
       return this.runInit()
@@ -780,6 +867,7 @@ export class Cell implements AgentRef<any> {
     }
     const hooks = this.sys.hooks
     for (let i = 0; i < hooks.length; i++) hooks[i].onExit?.(this, reason)
+    if (this.parent?.children.get(this.id) === this) this.sys.metrics.active.modify(-1)
     this.parent?.removeChild(this)
   }
 
@@ -804,6 +892,38 @@ export class Cell implements AgentRef<any> {
   }
 }
 
+/**
+ * `tell` and `ask` as Effect values that do their work when run (no closure per call): half the cost
+ * of `Effect.suspend` on the hot path.
+ */
+class TellEffect extends Effectable.Class<void, AgentStopped | MailboxFull> {
+  readonly cell: Cell
+  readonly msg: unknown
+  constructor(cell: Cell, msg: unknown) {
+    super()
+    this.cell = cell
+    this.msg = msg
+  }
+  asEffect(): Effect.Effect<void, AgentStopped | MailboxFull> {
+    return this.cell.tellNow(this.msg)
+  }
+}
+
+class AskEffect extends Effectable.Class<any, any> {
+  readonly cell: Cell
+  readonly msg: unknown
+  readonly timeoutMs: number
+  constructor(cell: Cell, msg: unknown, timeoutMs: number) {
+    super()
+    this.cell = cell
+    this.msg = msg
+    this.timeoutMs = timeoutMs
+  }
+  asEffect(): Effect.Effect<any, any> {
+    return this.cell.askNow(this.msg, this.timeoutMs)
+  }
+}
+
 const awaitFiber = (fiber: Fiber.Fiber<any, any>): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
     const remove = fiber.addObserver(() => resume(exitVoid))
@@ -818,10 +938,12 @@ const interruptFiber = (fiber: Fiber.Fiber<any, any>): Effect.Effect<void> =>
 
 /** The handler's view of its agent, bound to one incarnation. */
 export class AgentCtx {
-  constructor(
-    readonly cell: Cell,
-    readonly gen: number,
-  ) {}
+  readonly cell: Cell
+  readonly gen: number
+  constructor(cell: Cell, gen: number) {
+    this.cell = cell
+    this.gen = gen
+  }
 
   get self(): AgentRef<any> {
     return this.cell
@@ -952,10 +1074,12 @@ export class SupervisorCore {
   cell!: Cell
   backoffStep: ((input: unknown) => Effect.Effect<unknown, unknown>) | undefined = undefined
 
-  constructor(
-    readonly sys: SystemRuntime,
-    readonly config: SupervisorConfig,
-  ) {}
+  readonly sys: SystemRuntime
+  readonly config: SupervisorConfig
+  constructor(sys: SystemRuntime, config: SupervisorConfig) {
+    this.sys = sys
+    this.config = config
+  }
 
   childExited(child: Cell, reason: ExitReason): void {
     this.cell.offerSystem({ _tag: "ChildExited", child, incarnation: child.restarts, reason })
@@ -1034,6 +1158,7 @@ export class SupervisorCore {
       cell.childKey = key
       this.byKey.set(key, cell)
     }
+    this.sys.metrics.active.modify(1)
     const init = cell.initNow()
     if (init === exitVoid) return Exit.succeed(cell)
     return Effect.matchCauseEffect(init, {

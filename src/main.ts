@@ -1,3 +1,0 @@
-import { version } from "./Version.ts"
-
-console.log(`troupe ${version}`)
