@@ -293,27 +293,36 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     return out
   }
 
-  const registerBatch = (
-    items: ReadonlyArray<Registration<H>>,
-    batch: boolean,
-    checkAlive: boolean,
-  ): Array<Entry<H>> | RegistrationError => {
-    const pending = prepare(items, batch)
+  const registerBatch = (items: ReadonlyArray<Registration<H>>): Array<Entry<H>> | RegistrationError => {
+    const pending = prepare(items, true)
     if (pending instanceof InvalidRegistration) return pending
     // decision and write in one synchronous section
-    const conflict = store.check(pending, checkAlive ? isAlive : undefined)
+    const conflict = store.check(pending, isAlive)
     if (conflict !== undefined) return conflictError(conflict, maxEntries)
     return store.insertAll(pending)
   }
 
-  const registerUnsafe: Registry<H>["registerUnsafe"] = (key, handle, metadata, opts) => {
-    const r = registerBatch(
-      [{ key, handle, metadata: metadata as MetadataInput }],
-      false,
-      opts?.checkAlive ?? true,
-    )
-    return Array.isArray(r) ? r[0] : r
+  /** One registration: the same checks in the same order as a batch of one, without the batch's arrays. */
+  const registerOne = (
+    key: string,
+    handle: H,
+    metadata: unknown,
+    checkAlive: boolean,
+  ): Entry<H> | RegistrationError => {
+    const bad = checkName(key, limits)
+    if (bad !== undefined) return bad
+    const m = normalize(metadata, limits)
+    if (m instanceof InvalidRegistration) return m
+    // decision and write in one synchronous section
+    if (store.size >= maxEntries) return new RegistryFull({ capacity: maxEntries, requested: 1 })
+    const existing = store.find(key, store.unique ? undefined : handle)
+    if (existing !== undefined) return new AlreadyRegistered({ key, holder: existing.handle })
+    if (checkAlive && isAlive !== undefined && !isAlive(handle)) return new AgentNotAlive({ key })
+    return store.insertOne(key, handle, m)
   }
+
+  const registerUnsafe: Registry<H>["registerUnsafe"] = (key, handle, metadata, opts) =>
+    registerOne(key, handle, metadata, opts?.checkAlive ?? true)
 
   const unregisterSync = (key: string, handle: H | undefined): number => {
     if (handle !== undefined || store.unique) {
@@ -412,12 +421,12 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     resources,
     register: (key, handle, metadata) =>
       Effect.suspend(() => {
-        const r = registerBatch([{ key, handle, metadata }], false, true)
-        return Array.isArray(r) ? Effect.succeed(r[0]) : Effect.fail(r)
+        const r = registerOne(key, handle, metadata, true)
+        return "seq" in r ? Effect.succeed(r) : Effect.fail(r)
       }),
     registerMany: (items) =>
       Effect.suspend(() => {
-        const r = registerBatch(items, true, true)
+        const r = registerBatch(items)
         return Array.isArray(r) ? Effect.succeed(r as ReadonlyArray<Entry<H>>) : Effect.fail(r)
       }),
     registerUnsafe,

@@ -90,6 +90,13 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
   switch (path) {
     case "capabilities": {
       if (values === undefined) return scan
+      if (op !== "in") {
+        // the common case, one capability: the covering bucket, without intermediate arrays
+        const b = typeof value === "string" ? store.byCapability.get(value) : undefined
+        return b === undefined
+          ? { kind: "sets", label: "capability", sets: none, est: 0, covers: [c] }
+          : { kind: "sets", label: "capability", sets: [b.members()], est: b.length, covers: [c], bucket: b }
+      }
       const buckets = values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined))
       const p = setsPlan(
         "capability",
@@ -157,7 +164,7 @@ export const plan = <H>(store: Store<H>, q: Q.Query): Plan => {
 
 const planAnd = <H>(store: Store<H>, children: ReadonlyArray<Q.Query>): Plan => {
   let best: Plan = { kind: "scan", est: store.size }
-  const ranges = new Map<string, { bounds: Bounds; covers: Array<Q.Query> }>()
+  let ranges: Map<string, { bounds: Bounds; covers: Array<Q.Query> }> | undefined
   for (const child of children) {
     if (Q.isCriterion(child)) {
       const { path, op, value } = child
@@ -165,6 +172,7 @@ const planAnd = <H>(store: Store<H>, children: ReadonlyArray<Q.Query>): Plan => 
         const b = rangeBounds(op, value)
         if (b !== undefined) {
           const attr = path.slice(10)
+          ranges ??= new Map()
           const prev = ranges.get(attr)
           if (prev === undefined) ranges.set(attr, { bounds: b, covers: [child] })
           else {
@@ -179,10 +187,11 @@ const planAnd = <H>(store: Store<H>, children: ReadonlyArray<Q.Query>): Plan => 
     if (p.est < best.est || (best.kind === "scan" && p.kind !== "scan")) best = p
     if (best.est === 0) return best
   }
-  for (const [attr, r] of ranges) {
-    const p = rangePlan(store, attr, r.bounds, r.covers)
-    if (p.est < best.est || best.kind === "scan") best = p
-  }
+  if (ranges !== undefined)
+    for (const [attr, r] of ranges) {
+      const p = rangePlan(store, attr, r.bounds, r.covers)
+      if (p.est < best.est || best.kind === "scan") best = p
+    }
   return best
 }
 
@@ -217,6 +226,7 @@ const bucketRows = <H>(store: Store<H>, b: CapabilityBucket): Rows<H> => {
   const nodes = store.nodes
   const slots = b.slots
   return {
+    // typed arrays of the bucket: read sequentially by position
     health: b.health,
     column: (a) => {
       const ri = store.resources.indexOf(a)
@@ -249,10 +259,8 @@ const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) =
         }
   }
   const c = q as Q.Criterion
-  const ref = Q.compile(c)
   if (c.path === "health") {
-    // health is never missing: tabulate the reference predicate over the three values
-    const table = healthValues.map((h) => ref({ key: "", metadata: { ...emptyMeta, health: h } }))
+    const table = healthTable(c)
     const health = rows.health
     return (s) => table[health[s]] === true
   }
@@ -291,11 +299,109 @@ const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) =
       }
     }
   }
+  const ref = Q.compile(c)
   const node = rows.node
   return (s) => ref(node(s))
 }
 
-const emptyMeta = { capabilities: [], health: "healthy", node: "", resources: {}, tags: {} }
+/**
+ * The residual of a query driven by a covering bucket, split into what one monomorphic loop can test
+ * (a health table and numeric bounds per column, ANDed) and a compiled predicate for the rest.
+ */
+interface Conjunction {
+  readonly health: ReadonlyArray<boolean> | undefined
+  readonly cols: Array<ArrayLike<number>>
+  readonly lo: Array<number>
+  readonly loStrict: Array<boolean>
+  readonly hi: Array<number>
+  readonly hiStrict: Array<boolean>
+  readonly rest: ((row: number) => boolean) | undefined
+}
+
+const conjunction = <H>(rows: Rows<H>, q: Q.Query): Conjunction => {
+  const children = Array.isArray(q)
+    ? q
+    : !Q.isCriterion(q as Q.Query) && "and" in (q as Q.And)
+      ? (q as Q.And).and
+      : [q]
+  let health: Array<boolean> | undefined
+  const cols: Array<ArrayLike<number>> = []
+  const lo: Array<number> = []
+  const loStrict: Array<boolean> = []
+  const hi: Array<number> = []
+  const hiStrict: Array<boolean> = []
+  const others: Array<Q.Query> = []
+  for (const child of children) {
+    if (Q.isCriterion(child)) {
+      if (child.path === "health") {
+        const t = healthTable(child)
+        health = health === undefined ? t : health.map((x, i) => x && t[i])
+        continue
+      }
+      if (child.path.startsWith("resources.") && typeof child.value === "number") {
+        const col = rows.column(child.path.slice(10))
+        const b = col === undefined ? undefined : rangeBounds(child.op, child.value)
+        if (col !== undefined && b !== undefined) {
+          cols.push(col)
+          lo.push(b.lo)
+          loStrict.push(b.loStrict)
+          hi.push(b.hi)
+          hiStrict.push(b.hiStrict)
+          continue
+        }
+      }
+    }
+    others.push(child)
+  }
+  return {
+    health,
+    cols,
+    lo,
+    loStrict,
+    hi,
+    hiStrict,
+    rest: others.length === 0 ? undefined : compileRows(rows, { and: others }),
+  }
+}
+
+/** Health is never missing: the reference predicate tabulated over the three values (by health code). */
+const healthTable = (c: Q.Criterion): Array<boolean> => {
+  const { op, value } = c
+  const out: Array<boolean> = [false, false, false]
+  for (let i = 0; i < 3; i++) {
+    const h = healthValues[i]
+    switch (op) {
+      case "eq":
+        out[i] = h === value
+        break
+      case "neq":
+        out[i] = h !== value
+        break
+      case "in":
+        out[i] = (value as ReadonlyArray<unknown>).includes(h)
+        break
+      case "notIn":
+        out[i] = !(value as ReadonlyArray<unknown>).includes(h)
+        break
+      case "contains":
+        out[i] = h === value || (typeof value === "string" && h.includes(value))
+        break
+      case "gt":
+        out[i] = typeof value === "string" && h > value
+        break
+      case "gte":
+        out[i] = typeof value === "string" && h >= value
+        break
+      case "lt":
+        out[i] = typeof value === "string" && h < value
+        break
+      case "lte":
+        out[i] = typeof value === "string" && h <= value
+        break
+    }
+  }
+  return out
+}
 
 /** Calls `f` on each candidate slot of a plan (each at most once); stops when `f` returns false. */
 const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): void => {
@@ -366,10 +472,22 @@ export const execute = <H>(
   if (sortBy === undefined && p.kind === "sets" && p.bucket !== undefined) {
     // one covering capability bucket: filter by position, reading the bucket's own arrays sequentially
     const b = p.bucket
-    const pred = compileRows(bucketRows(store, b), rest)
+    const f = conjunction(bucketRows(store, b), rest)
+    const { health: table, cols, lo, loStrict, hi, hiStrict, rest: other } = f
+    const hs = b.health
     const slots = b.slots
     const n = b.length
-    for (let i = 0; i < n && out.length < want; i++) if (pred(i)) out.push(nodes[slots[i]]!)
+    const k = cols.length
+    rows: for (let i = 0; i < n && out.length < want; i++) {
+      if (table !== undefined && !table[hs[i]]) continue
+      for (let j = 0; j < k; j++) {
+        const x = cols[j][i]
+        // NaN (absent) fails every comparison, as the reference does for a missing value
+        if (!(loStrict[j] ? x > lo[j] : x >= lo[j]) || !(hiStrict[j] ? x < hi[j] : x <= hi[j])) continue rows
+      }
+      if (other !== undefined && !other(i)) continue
+      out.push(nodes[slots[i]]!)
+    }
     return offset > 0 ? out.slice(offset) : out
   }
   const pred = compileRows(slotRows(store), rest)

@@ -301,26 +301,35 @@ export class Store<H> {
   /** Writes a checked batch. Call only right after {@link check} returned undefined, in the same synchronous section. */
   insertAll(batch: ReadonlyArray<Pending<H>>): Array<Entry<H>> {
     const out: Array<Node<H>> = new Array(batch.length)
-    for (let i = 0; i < batch.length; i++) {
-      const p = batch[i]
-      const e = new Node(p.key, p.handle, p.metadata, ++this.seq, this.allocSlot())
-      if (this.unique) this.names.set(e.key, e)
-      else {
-        const g = this.groups.get(e.key)
-        if (g === undefined) this.groups.set(e.key, new Set([e]))
-        else g.add(e)
-      }
-      const id = this.idOf(e.handle)
-      const h = this.byHandle.get(id)
-      if (h === undefined) this.byHandle.set(id, e)
-      else if (Array.isArray(h)) h.push(e)
-      else this.byHandle.set(id, [h, e])
-      this.index(e)
-      this.size++
-      out[i] = e
-    }
+    for (let i = 0; i < batch.length; i++)
+      out[i] = this.insertNode(batch[i].key, batch[i].handle, batch[i].metadata)
     if (this.listeners.length > 0) for (const e of out) this.notify({ kind: "registered", entry: e })
     return out
+  }
+
+  /** Writes one checked entry (same contract as {@link insertAll}). */
+  insertOne(key: string, handle: H, metadata: Metadata): Entry<H> {
+    const e = this.insertNode(key, handle, metadata)
+    if (this.listeners.length > 0) this.notify({ kind: "registered", entry: e })
+    return e
+  }
+
+  private insertNode(key: string, handle: H, metadata: Metadata): Node<H> {
+    const e = new Node(key, handle, metadata, ++this.seq, this.allocSlot())
+    if (this.unique) this.names.set(key, e)
+    else {
+      const g = this.groups.get(key)
+      if (g === undefined) this.groups.set(key, new Set([e]))
+      else g.add(e)
+    }
+    const id = this.idOf(handle)
+    const h = this.byHandle.get(id)
+    if (h === undefined) this.byHandle.set(id, e)
+    else if (Array.isArray(h)) h.push(e)
+    else this.byHandle.set(id, [h, e])
+    this.index(e)
+    this.size++
+    return e
   }
 
   /** Removes one entry (it must be present). */
