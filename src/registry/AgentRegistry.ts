@@ -38,12 +38,25 @@ import * as Dispatcher from "./Dispatcher.ts"
 import * as Registry from "./Registry.ts"
 import type { NoAgentAvailable, NotRegistered } from "./RegistryError.ts"
 
-/** The registry of agents of one `AgentSystem` (unique names). */
+/**
+ * The registry of agents of one `AgentSystem` (unique names).
+ * @example
+ * ```ts
+ * const registry = yield* AgentRegistry.AgentRegistry
+ * const ref = registry.lookupUnsafe("ocr-1")?.handle
+ * ```
+ */
 export class AgentRegistry extends Context.Service<AgentRegistry, Registry.Registry<AgentRef<any>>>()(
   "troupe/registry/AgentRegistry",
 ) {}
 
-/** Options of {@link layer}: those of {@link Registry.make} except the mode and the handle functions. */
+/**
+ * Options of {@link layer}: those of {@link Registry.make} except the mode and the handle functions.
+ * @example
+ * ```ts
+ * AgentRegistry.layer({ maxEntries: 10_000, resources: ["gpu"], node: "eu-1" })
+ * ```
+ */
 export type Options = Omit<Registry.Options<AgentRef<any>>, "keys" | "handleId" | "isAlive">
 
 const agentOptions = (
@@ -194,7 +207,14 @@ export const ask =
   ): Effect.Effect<ReplyFor<M, Q>, NotRegistered | AskError, AgentRegistry> =>
     Effect.flatMap(lookup<M>(name), (ref) => ref.ask(message, options))
 
-/** A dispatcher of messages of type `M` to agents of the registry. */
+/**
+ * A dispatcher of messages of type `M` to agents of the registry.
+ * @example
+ * ```ts
+ * const d: AgentRegistry.AgentDispatcher<JobMsg> = yield* AgentRegistry.dispatcher(Dispatcher.roundRobin)
+ * const total = yield* d.dispatchAsk("ocr", { _tag: "Count" })
+ * ```
+ */
 export interface AgentDispatcher<M> {
   /** The chosen agent for `capability` (and `message`, for consistent hashing). */
   readonly select: (capability: string, message?: M) => Effect.Effect<AgentRef<M>, NoAgentAvailable>

@@ -41,7 +41,13 @@ export const findCapableAndHealthy = <H>(
     options,
   )
 
-/** Resource requirements (all optional; every given bound must hold). */
+/**
+ * Resource requirements (all optional; every given bound must hold).
+ * @example
+ * ```ts
+ * Discovery.findByResources(registry, { minMemory: 4096, maxLoad: 0.5 })
+ * ```
+ */
 export interface ResourceRequirements {
   readonly minMemory?: number
   readonly minCpu?: number
@@ -140,7 +146,13 @@ export const countByCapability = <H>(
 ): Effect.Effect<Readonly<Record<string, number>>> =>
   Effect.map(registry.countBy("capabilities"), (m) => Object.fromEntries(m))
 
-/** Counts per health status. */
+/**
+ * Counts per health status.
+ * @example
+ * ```ts
+ * const { total, unhealthy } = yield* Discovery.healthSummary(registry)
+ * ```
+ */
 export interface HealthSummary {
   readonly total: number
   readonly healthy: number

@@ -31,7 +31,13 @@ import * as Q from "./Query.ts"
 import type { Entry, Registry } from "./Registry.ts"
 import { NoAgentAvailable } from "./RegistryError.ts"
 
-/** How a dispatcher picks among candidates. */
+/**
+ * How a dispatcher picks among candidates.
+ * @example
+ * ```ts
+ * const s: Dispatcher.Strategy<Job> = Dispatcher.consistentHash((job: Job) => job.tenant)
+ * ```
+ */
 export type Strategy<M = unknown> =
   | { readonly _tag: "roundRobin" }
   | { readonly _tag: "leastLoaded" }
@@ -39,9 +45,21 @@ export type Strategy<M = unknown> =
   | { readonly _tag: "weightedRandom"; readonly weight: (entry: Entry<unknown>) => number }
   | { readonly _tag: "consistentHash"; readonly keyOf: (message: M) => string }
 
-/** Round robin in registration order. */
+/**
+ * Round robin in registration order.
+ * @example
+ * ```ts
+ * Dispatcher.make(registry, Dispatcher.roundRobin)
+ * ```
+ */
 export const roundRobin: { readonly _tag: "roundRobin" } = { _tag: "roundRobin" }
-/** Lowest `resources.load`. */
+/**
+ * Lowest `resources.load`.
+ * @example
+ * ```ts
+ * Dispatcher.make(registry, Dispatcher.leastLoaded)
+ * ```
+ */
 export const leastLoaded: { readonly _tag: "leastLoaded" } = { _tag: "leastLoaded" }
 /**
  * Candidates must also have every capability in `require`; the most specialised wins.
@@ -81,7 +99,14 @@ export const consistentHash = <M>(keyOf: (message: M) => string): Strategy<M> =>
   keyOf,
 })
 
-/** A dispatcher over one registry. */
+/**
+ * A dispatcher over one registry.
+ * @example
+ * ```ts
+ * const d = Dispatcher.make(registry, Dispatcher.leastLoaded)
+ * yield* d.route("ocr", job, (ref, msg) => ref.tell(msg))
+ * ```
+ */
 export interface Dispatcher<H, M> {
   readonly strategy: Strategy<M>
   /** The entry the strategy picks for `capability` (and `message`, for `consistentHash`). */
@@ -94,7 +119,13 @@ export interface Dispatcher<H, M> {
   ) => Effect.Effect<A, E | NoAgentAvailable, R>
 }
 
-/** Options of {@link make}. */
+/**
+ * Options of {@link make}.
+ * @example
+ * ```ts
+ * Dispatcher.make(registry, Dispatcher.roundRobin, { maxCursors: 1024 })
+ * ```
+ */
 export interface Options {
   /** Bound on per-capability round-robin cursors; the oldest cursor is dropped beyond it. Default 4096. */
   readonly maxCursors?: number

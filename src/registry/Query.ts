@@ -34,33 +34,75 @@
  */
 import { InvalidQuery } from "./RegistryError.ts"
 
-/** A comparison operator. */
+/**
+ * A comparison operator.
+ * @example
+ * ```ts
+ * const op: Query.Op = "gte"
+ * ```
+ */
 export type Op = "eq" | "neq" | "gt" | "gte" | "lt" | "lte" | "in" | "notIn" | "contains"
 
-/** All operators, in documentation order. */
+/**
+ * All operators, in documentation order.
+ * @example
+ * ```ts
+ * Query.ops.includes("contains") // true
+ * ```
+ */
 export const ops: ReadonlyArray<Op> = ["eq", "neq", "gt", "gte", "lt", "lte", "in", "notIn", "contains"]
 
-/** One condition on one field. */
+/**
+ * One condition on one field.
+ * @example
+ * ```ts
+ * const c: Query.Criterion = { path: "resources.memory", op: "gte", value: 4096 }
+ * ```
+ */
 export interface Criterion {
   readonly path: string
   readonly op: Op
   readonly value: unknown
 }
 
-/** All sub-queries must match. An empty `and` matches everything. */
+/**
+ * All sub-queries must match. An empty `and` matches everything.
+ * @example
+ * ```ts
+ * const q: Query.And = { and: [Query.where("health", "eq", "healthy"), Query.where("node", "eq", "n1")] }
+ * ```
+ */
 export interface And {
   readonly and: ReadonlyArray<Query>
 }
 
-/** At least one sub-query must match. An empty `or` matches nothing. */
+/**
+ * At least one sub-query must match. An empty `or` matches nothing.
+ * @example
+ * ```ts
+ * const q: Query.Or = { or: [Query.where("node", "eq", "n1"), Query.where("node", "eq", "n2")] }
+ * ```
+ */
 export interface Or {
   readonly or: ReadonlyArray<Query>
 }
 
-/** A criterion or a group; an array is shorthand for `and`. */
+/**
+ * A criterion or a group; an array is shorthand for `and`.
+ * @example
+ * ```ts
+ * const q: Query.Query = [Query.where("capabilities", "contains", "ocr"), Query.or(Query.where("node", "eq", "n1"))]
+ * ```
+ */
 export type Query = Criterion | And | Or | ReadonlyArray<Query>
 
-/** Options of a query. */
+/**
+ * Options of a query.
+ * @example
+ * ```ts
+ * registry.query(q, { sortBy: "resources.load", order: "asc", limit: 10, offset: 20 })
+ * ```
+ */
 export interface QueryOptions {
   /** Maximum number of results. Default: no limit (the registry's size is bounded by `maxEntries`). */
   readonly limit?: number
@@ -99,7 +141,13 @@ export const and = (...queries: ReadonlyArray<Query>): And => ({ and: queries })
  */
 export const or = (...queries: ReadonlyArray<Query>): Or => ({ or: queries })
 
-/** The minimal shape a query runs against (a registry entry's key and metadata). */
+/**
+ * The minimal shape a query runs against (a registry entry's key and metadata).
+ * @example
+ * ```ts
+ * Query.matches({ key: "a", metadata: { capabilities: [], health: "healthy", node: "n", resources: {}, tags: {} } }, q)
+ * ```
+ */
 export interface Queryable {
   readonly key: string
   readonly metadata: {
@@ -111,12 +159,30 @@ export interface Queryable {
   }
 }
 
-/** Maximum number of values of an `in` / `notIn` criterion. */
+/**
+ * Maximum number of values of an `in` / `notIn` criterion.
+ * @example
+ * ```ts
+ * Query.where("node", "in", nodes.slice(0, Query.maxInValues))
+ * ```
+ */
 export const maxInValues = 1024
-/** Maximum number of criteria in one query (all groups together). */
+/**
+ * Maximum number of criteria in one query (all groups together).
+ * @example
+ * ```ts
+ * if (criteria.length > Query.maxCriteria) throw new RangeError("split the query")
+ * ```
+ */
 export const maxCriteria = 256
 
-/** Normalises a query: arrays become `and` groups. */
+/**
+ * Normalises a query: arrays become `and` groups.
+ * @example
+ * ```ts
+ * Query.isCriterion(Query.where("node", "eq", "n1")) // true
+ * ```
+ */
 export const isCriterion = (q: Query): q is Criterion =>
   !Array.isArray(q) && typeof (q as Criterion).path === "string" && "op" in q
 
@@ -307,7 +373,13 @@ export const arrange = <E extends Queryable & { readonly seq: number }>(
   return out
 }
 
-/** The comparator behind `sortBy`: by value (asc/desc), missing values last, ties by registration order; `desc` is the exact reverse of `asc` except that missing values stay last. */
+/**
+ * The comparator behind `sortBy`: by value (asc/desc), missing values last, ties by registration order; `desc` is the exact reverse of `asc` except that missing values stay last.
+ * @example
+ * ```ts
+ * entries.slice().sort(Query.sortComparator("resources.load", "asc"))
+ * ```
+ */
 export const sortComparator = <E extends Queryable & { readonly seq: number }>(
   sortBy: string,
   order: "asc" | "desc",

@@ -74,22 +74,54 @@ import {
   WatchOverflow,
 } from "./RegistryError.ts"
 
+/**
+ * The entry, change, health and metadata types (defined in `internal/`), re-exported.
+ * @example
+ * ```ts
+ * const onChange = (c: Registry.Change<AgentRef<Msg>>) => c.kind === "unregistered" && c.reason === "exit"
+ * ```
+ */
 export type { Change, ChangeKind, Entry, Health, Metadata, MetadataInput }
 
-/** The failures of a registration. */
+/**
+ * The failures of a registration.
+ * @example
+ * ```ts
+ * registry.register("a", ref).pipe(Effect.catchTag("AlreadyRegistered", (e) => Effect.succeed(e.holder)))
+ * ```
+ */
 export type RegistrationError = AlreadyRegistered | InvalidRegistration | RegistryFull | AgentNotAlive
 
-/** One item of {@link Registry.registerMany}. */
+/**
+ * One item of {@link Registry.registerMany}.
+ * @example
+ * ```ts
+ * registry.registerMany([{ key: "a", handle: a, metadata: { capabilities: ["x"] } }, { key: "b", handle: b }])
+ * ```
+ */
 export interface Registration<H> {
   readonly key: string
   readonly handle: H
   readonly metadata?: MetadataInput
 }
 
-/** A metadata update: a patch (top-level fields replace; `resources` and `tags` merge) or a function of the current metadata. */
+/**
+ * A metadata update: a patch (top-level fields replace; `resources` and `tags` merge) or a function of the current metadata.
+ * @example
+ * ```ts
+ * registry.updateMetadata("a", { resources: { load: 0.7 } })
+ * registry.updateMetadata("a", (m) => ({ ...m, health: "degraded" }))
+ * ```
+ */
 export type MetadataUpdate = MetadataInput | ((current: Metadata) => MetadataInput)
 
-/** Aggregates of one numeric attribute over the entries that have it (O(1) from its sorted index). */
+/**
+ * Aggregates of one numeric attribute over the entries that have it (O(1) from its sorted index).
+ * @example
+ * ```ts
+ * const { mean, max } = yield* registry.resourceStats("memory")
+ * ```
+ */
 export interface ResourceStats {
   readonly attribute: string
   readonly count: number
@@ -99,7 +131,13 @@ export interface ResourceStats {
   readonly max: number | undefined
 }
 
-/** Options of {@link Registry.watch}. */
+/**
+ * Options of {@link Registry.watch}.
+ * @example
+ * ```ts
+ * registry.watch({ kinds: ["unregistered"], bufferSize: 64, overflow: "sliding" })
+ * ```
+ */
 export interface WatchOptions {
   /** Kinds of change to deliver. Default: all three. */
   readonly kinds?: ReadonlyArray<ChangeKind>
@@ -116,7 +154,14 @@ export interface WatchOptions {
   readonly overflow?: "fail" | "sliding" | "dropping"
 }
 
-/** The registry interface; the in-memory implementation is {@link make}, other backends implement the same contract (see `tests/suites/registrySuite.ts`). */
+/**
+ * The registry interface; the in-memory implementation is {@link make}, other backends implement the same contract (see `tests/suites/registrySuite.ts`).
+ * @example
+ * ```ts
+ * const registry: Registry.Registry<{ id: number }> = Registry.makeUnsafe()
+ * const entry = registry.lookupUnsafe("a")
+ * ```
+ */
 export interface Registry<H> {
   /** `"unique"` or `"duplicate"`. */
   readonly keys: "unique" | "duplicate"
@@ -186,7 +231,13 @@ export interface Registry<H> {
   ) => Effect.Effect<Stream.Stream<Change<H>, WatchOverflow>, WatchLimitReached | InvalidQuery, Scope.Scope>
 }
 
-/** Options of {@link make}. */
+/**
+ * Options of {@link make}.
+ * @example
+ * ```ts
+ * Registry.make<Handle>({ keys: "duplicate", maxEntries: 10_000, resources: ["gpu"], isAlive: (h) => h.running })
+ * ```
+ */
 export interface Options<H> {
   /** `"unique"` (default) or `"duplicate"`. */
   readonly keys?: "unique" | "duplicate"
@@ -212,7 +263,13 @@ export interface Options<H> {
   readonly isAlive?: (handle: H) => boolean
 }
 
-/** Resource attributes every registry indexes. */
+/**
+ * Resource attributes every registry indexes.
+ * @example
+ * ```ts
+ * Registry.builtinResources // ["memory", "cpu", "load"]
+ * ```
+ */
 export const builtinResources: ReadonlyArray<string> = ["memory", "cpu", "load"]
 
 const positiveInt = (name: string, v: number | undefined, dflt: number): number => {
@@ -505,7 +562,14 @@ const stores = new WeakMap<object, Store<unknown>>()
 export const make = <H>(options?: Options<H>): Effect.Effect<Registry<H>> =>
   Effect.sync(() => makeUnsafe(options))
 
-/** A plain snapshot of an in-memory registry's indexes, for model checks. */
+/**
+ * A plain snapshot of an in-memory registry's indexes, for model checks.
+ * @example
+ * ```ts
+ * const snap = Registry.inspect(registry)!
+ * snap.capability["ocr"] // seqs of the entries with "ocr"
+ * ```
+ */
 export interface IndexSnapshot {
   readonly keys: ReadonlyArray<string>
   readonly capability: Readonly<Record<string, ReadonlyArray<number>>>

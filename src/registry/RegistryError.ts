@@ -19,7 +19,13 @@
  */
 import { Schema } from "effect"
 
-/** The name (unique mode) or the (key, agent) pair (duplicate mode) is taken; `holder` is the current holder. */
+/**
+ * The name (unique mode) or the (key, agent) pair (duplicate mode) is taken; `holder` is the current holder.
+ * @example
+ * ```ts
+ * Effect.catchTag("AlreadyRegistered", (e) => Effect.succeed(e.holder))
+ * ```
+ */
 export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("AlreadyRegistered", {
   key: Schema.String,
   holder: Schema.Unknown,
@@ -29,7 +35,13 @@ export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("
   }
 }
 
-/** No entry under this key (or for this agent under this key). */
+/**
+ * No entry under this key (or for this agent under this key).
+ * @example
+ * ```ts
+ * Effect.catchTag("NotRegistered", () => Effect.succeed(undefined))
+ * ```
+ */
 export class NotRegistered extends Schema.TaggedError<NotRegistered>()("NotRegistered", {
   key: Schema.String,
 }) {
@@ -38,7 +50,13 @@ export class NotRegistered extends Schema.TaggedError<NotRegistered>()("NotRegis
   }
 }
 
-/** A name or metadata field failed validation; `field` is the path of the offending field (e.g. `metadata.resources.memory`). */
+/**
+ * A name or metadata field failed validation; `field` is the path of the offending field (e.g. `metadata.resources.memory`).
+ * @example
+ * ```ts
+ * Effect.catchTag("InvalidRegistration", (e) => Console.log(e.field, e.reason))
+ * ```
+ */
 export class InvalidRegistration extends Schema.TaggedError<InvalidRegistration>()("InvalidRegistration", {
   field: Schema.String,
   reason: Schema.String,
@@ -48,7 +66,13 @@ export class InvalidRegistration extends Schema.TaggedError<InvalidRegistration>
   }
 }
 
-/** The registry already holds `maxEntries` entries; nothing of the failed operation was written. */
+/**
+ * The registry already holds `maxEntries` entries; nothing of the failed operation was written.
+ * @example
+ * ```ts
+ * Effect.catchTag("RegistryFull", (e) => Console.log(`full at ${e.capacity}`))
+ * ```
+ */
 export class RegistryFull extends Schema.TaggedError<RegistryFull>()("RegistryFull", {
   capacity: Schema.Number,
   requested: Schema.Number,
@@ -58,7 +82,13 @@ export class RegistryFull extends Schema.TaggedError<RegistryFull>()("RegistryFu
   }
 }
 
-/** The agent to register has already stopped, so registering it would leave a stale entry. */
+/**
+ * The agent to register has already stopped, so registering it would leave a stale entry.
+ * @example
+ * ```ts
+ * Effect.catchTag("AgentNotAlive", () => Effect.void)
+ * ```
+ */
 export class AgentNotAlive extends Schema.TaggedError<AgentNotAlive>()("AgentNotAlive", {
   key: Schema.String,
 }) {
@@ -67,7 +97,13 @@ export class AgentNotAlive extends Schema.TaggedError<AgentNotAlive>()("AgentNot
   }
 }
 
-/** A query criterion is malformed (unknown path, wrong operator or value type). */
+/**
+ * A query criterion is malformed (unknown path, wrong operator or value type).
+ * @example
+ * ```ts
+ * Effect.catchTag("InvalidQuery", (e) => Console.log(e.path, e.reason))
+ * ```
+ */
 export class InvalidQuery extends Schema.TaggedError<InvalidQuery>()("InvalidQuery", {
   path: Schema.String,
   reason: Schema.String,
@@ -77,7 +113,13 @@ export class InvalidQuery extends Schema.TaggedError<InvalidQuery>()("InvalidQue
   }
 }
 
-/** A watcher with overflow policy "fail" fell `capacity` changes behind; its stream ends with this error. */
+/**
+ * A watcher with overflow policy "fail" fell `capacity` changes behind; its stream ends with this error.
+ * @example
+ * ```ts
+ * Stream.catchTag(registry.watch(), "WatchOverflow", () => registry.watch())
+ * ```
+ */
 export class WatchOverflow extends Schema.TaggedError<WatchOverflow>()("WatchOverflow", {
   capacity: Schema.Number,
 }) {
@@ -86,7 +128,13 @@ export class WatchOverflow extends Schema.TaggedError<WatchOverflow>()("WatchOve
   }
 }
 
-/** The registry already has `maxWatchers` open watchers. */
+/**
+ * The registry already has `maxWatchers` open watchers.
+ * @example
+ * ```ts
+ * Effect.catchTag("WatchLimitReached", (e) => Console.log(e.max))
+ * ```
+ */
 export class WatchLimitReached extends Schema.TaggedError<WatchLimitReached>()("WatchLimitReached", {
   max: Schema.Number,
 }) {
@@ -95,7 +143,13 @@ export class WatchLimitReached extends Schema.TaggedError<WatchLimitReached>()("
   }
 }
 
-/** No registered agent fits the dispatch request (capability, health, requirements). */
+/**
+ * No registered agent fits the dispatch request (capability, health, requirements).
+ * @example
+ * ```ts
+ * d.dispatch("ocr", job).pipe(Effect.catchTag("NoAgentAvailable", () => queueForLater(job)))
+ * ```
+ */
 export class NoAgentAvailable extends Schema.TaggedError<NoAgentAvailable>()("NoAgentAvailable", {
   capability: Schema.String,
   strategy: Schema.String,
@@ -105,7 +159,13 @@ export class NoAgentAvailable extends Schema.TaggedError<NoAgentAvailable>()("No
   }
 }
 
-/** Any error the registry itself can fail with. */
+/**
+ * Any error the registry itself can fail with.
+ * @example
+ * ```ts
+ * const handle = (e: RegistryError.RegistryError) => e.message
+ * ```
+ */
 export type RegistryError =
   | AlreadyRegistered
   | NotRegistered
