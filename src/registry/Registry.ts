@@ -14,7 +14,8 @@
  *   entry and all its index entries change together, and nothing can interleave on a JavaScript thread.
  *   `registerMany` is all-or-nothing (a conflict, a stopped agent, a bad field or `RegistryFull` on any
  *   item writes nothing). This is deliberately not built on `Effect.tx`: a synchronous section gives
- *   the same atomicity without retries and measured ~50× faster here; no registry operation needs to
+ *   the same atomicity without retries, and a whole register + unregister pair with every index costs
+ *   about 1 µs here, less than a single `TxHashMap` set (≈ 4 µs, 250k/s on Bun); no registry operation needs to
  *   wait for another, and composition across registries is done by the caller's own synchronous section
  *   (`registerUnsafe`).
  * - **Reads never wait.** `lookupUnsafe` is a plain `Map` read; every read sees a write entirely or not at all.
@@ -225,6 +226,15 @@ export interface Registry<H> {
   readonly watch: (
     options?: WatchOptions,
   ) => Stream.Stream<Change<H>, WatchOverflow | WatchLimitReached | InvalidQuery>
+  /**
+   * The entry under `key` as soon as there is one: at once if registered, otherwise when it registers.
+   * Fails with `NotRegistered` after `timeoutMs` (default: wait until interrupted). A waiter counts as a
+   * watcher (`maxWatchers`) while it waits; interrupting it removes it.
+   */
+  readonly awaitRegistered: (
+    key: string,
+    options?: { readonly timeoutMs?: number },
+  ) => Effect.Effect<Entry<H>, NotRegistered | WatchLimitReached>
   /** Subscribes now (in the scope) and returns the stream of changes from this point on. */
   readonly subscribe: (
     options?: WatchOptions,
@@ -473,6 +483,39 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
       return Stream.fromQueue(queue)
     })
 
+  const awaitRegistered: Registry<H>["awaitRegistered"] = (key, wo) => {
+    const wait = Effect.callback<Entry<H>, WatchLimitReached>((resume) => {
+      // check and subscribe in one synchronous section: a registration cannot slip in between
+      const now = store.lookup(key)
+      if (now !== undefined) return resume(Effect.succeed(now))
+      if (watchers >= maxWatchers) return resume(Effect.fail(new WatchLimitReached({ max: maxWatchers })))
+      watchers++
+      const listener = (c: Change<H>) => {
+        if (c.kind !== "registered" || c.entry.key !== key) return
+        remove()
+        resume(Effect.succeed(c.entry))
+      }
+      let removed = false
+      const remove = () => {
+        if (removed) return
+        removed = true
+        watchers--
+        store.listeners = store.listeners.filter((l) => l !== listener)
+      }
+      store.listeners = [...store.listeners, listener]
+      return Effect.sync(remove)
+    })
+    const timeoutMs = wo?.timeoutMs
+    if (timeoutMs === undefined) return wait
+    if (!(Number.isFinite(timeoutMs) && timeoutMs >= 0))
+      return Effect.die(
+        new RangeError(`Registry.awaitRegistered: "timeoutMs" must be >= 0, got ${timeoutMs}.`),
+      )
+    return Effect.flatMap(Effect.timeoutOption(wait, timeoutMs), (o) =>
+      o._tag === "Some" ? Effect.succeed(o.value) : Effect.fail(new NotRegistered({ key })),
+    )
+  }
+
   const registry: Registry<H> = {
     keys,
     resources,
@@ -543,6 +586,7 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
           max: max === undefined ? undefined : col[max],
         }
       }),
+    awaitRegistered,
     subscribe,
     watch: (wo) => Stream.unwrap(subscribe(wo)),
   }

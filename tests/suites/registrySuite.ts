@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "bun:test"
 import { Effect, Exit, Fiber, Result, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import * as Q from "../../src/registry/Query.ts"
 import type * as Registry from "../../src/registry/Registry.ts"
@@ -345,6 +346,38 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       )
       expect(result.a._tag).toBe("WatchOverflow")
       expect(result.b.map((c) => c.entry.key)).toEqual(["k3", "k4"])
+    })
+
+    it("awaits a name: at once when registered, on registration otherwise, NotRegistered after the timeout", async () => {
+      const r = make()
+      run(r.register("ready", agent(1)))
+      const result = await Effect.runPromise(
+        Effect.gen(function* () {
+          const now = yield* r.awaitRegistered("ready")
+          const later = yield* Effect.forkChild(r.awaitRegistered("later", { timeoutMs: 1000 }))
+          const never = yield* Effect.forkChild(Effect.flip(r.awaitRegistered("never", { timeoutMs: 1000 })))
+          yield* Effect.yieldNow
+          yield* r.register("later", agent(2))
+          yield* TestClock.adjust(1000)
+          return {
+            now: now.handle.id,
+            later: (yield* Fiber.join(later)).handle.id,
+            never: (yield* Fiber.join(never))._tag,
+          }
+        }).pipe(Effect.provide(TestClock.layer())),
+      )
+      expect(result).toEqual({ now: 1, later: 2, never: "NotRegistered" })
+      // waiters were removed: all watcher slots are free again
+      const limited = make({ maxWatchers: 1 })
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          const f = yield* Effect.forkChild(limited.awaitRegistered("x"))
+          yield* Effect.yieldNow
+          expect((yield* Effect.flip(limited.awaitRegistered("y")))._tag).toBe("WatchLimitReached")
+          yield* Fiber.interrupt(f)
+          yield* Effect.scoped(limited.subscribe())
+        }),
+      )
     })
 
     it("limits the number of open watchers", async () => {
