@@ -454,6 +454,9 @@ const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): 
   visit(p)
 }
 
+/** Scratch space for matching slots (module-wide: queries run synchronously, one at a time). */
+let scratch = new Int32Array(1024)
+
 /** Runs a (validated) query. */
 export const execute = <H>(
   store: Store<H>,
@@ -478,7 +481,11 @@ export const execute = <H>(
     const slots = b.slots
     const n = b.length
     const k = cols.length
-    rows: for (let i = 0; i < n && out.length < want; i++) {
+    // matching slots go to a reused scratch buffer; the result is then allocated once, at its size
+    if (scratch.length < n) scratch = new Int32Array(Math.max(n, scratch.length * 2))
+    const hits = scratch
+    let count = 0
+    rows: for (let i = 0; i < n && count < want; i++) {
       if (table !== undefined && !table[hs[i]]) continue
       for (let j = 0; j < k; j++) {
         const x = cols[j][i]
@@ -486,9 +493,12 @@ export const execute = <H>(
         if (!(loStrict[j] ? x > lo[j] : x >= lo[j]) || !(hiStrict[j] ? x < hi[j] : x <= hi[j])) continue rows
       }
       if (other !== undefined && !other(i)) continue
-      out.push(nodes[slots[i]]!)
+      hits[count++] = slots[i]
     }
-    return offset > 0 ? out.slice(offset) : out
+    const from = Math.min(offset, count)
+    const result: Array<Node<H>> = new Array(count - from)
+    for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
+    return result
   }
   const pred = compileRows(slotRows(store), rest)
   if (sortBy === undefined) {
