@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Agent, AgentSystem, DynamicSupervisor, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, settle } from "./support.ts"
@@ -184,5 +184,51 @@ describe("AgentSystem metrics", () => {
       }),
     )
     expect(delta).toEqual({ restarts: 1, drops: 1, ok: 1, stopped: 1, active: 2 })
+  })
+})
+
+describe("AgentSystem close during a restart", () => {
+  it("finishes closing while a supervisor is in the middle of a one-for-all restart", async () => {
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        const scope = yield* Scope.make()
+        const system = yield* Scope.provide(AgentSystem.make({ defaultShutdownMs: 100 }), scope)
+        type M = { readonly _tag: "Boom" }
+        const Crasher = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: () => {
+            throw new Error("boom")
+          },
+        })
+        const SlowStop = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n) => n,
+          terminate: () => Effect.sleep(80),
+        })
+        const sup = yield* Effect.provideService(
+          // the supervisor's own deadline (10 ms) is shorter than the restart it is doing (80 ms)
+          Supervisor.start(
+            {
+              strategy: "oneForAll",
+              children: [Supervisor.child("slow", SlowStop), Supervisor.child("crasher", Crasher)],
+            },
+            { shutdownMs: 10 },
+          ),
+          AgentSystem.AgentSystem,
+          system,
+        )
+        const crasher = yield* sup.child<M>("crasher")
+        yield* crasher.tell({ _tag: "Boom" })
+        yield* settle // the supervisor is now stopping "slow" (its terminate sleeps 80 ms)
+        const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+        for (let i = 0; i < 10; i++) {
+          yield* settle
+          yield* adjust(50)
+        }
+        yield* Fiber.join(closing)
+        return system.stats()
+      }).pipe(Effect.provide(TestClock.layer())),
+    )
+    expect(result).toMatchObject({ agents: 0, fibers: 0 })
   })
 })

@@ -55,7 +55,7 @@ describe("Stress", () => {
                 maxRestarts: 10_000,
                 children: ids.map((id) => Supervisor.child(id, W(id), { shutdownMs: 0 })),
               })
-              const refs = []
+              const refs: Array<Agent.AgentRef<M>> = []
               for (const id of ids) refs.push(yield* sup.child<M>(id))
               let x = seed
               const rand = (k: number) => {

@@ -271,6 +271,8 @@ export class Cell implements AgentRef<any> {
   sup: SupervisorCore | undefined = undefined
   /** The child spec id under a static supervisor. */
   childKey: string | undefined = undefined
+  /** Callers waiting for a shutdown under way. */
+  shutdownListeners: Array<() => void> | undefined = undefined
 
   readonly sys: SystemRuntime
   readonly behavior: Behavior<any, any, any, any>
@@ -738,7 +740,7 @@ export class Cell implements AgentRef<any> {
    * Ends the current incarnation: cancels its timers and watches, fails its pending replies, clears the
    * mailbox (dead letters) and lets suspended senders in for the next incarnation.
    */
-  endIncarnation(deadReason: Mailbox.DeadLetter["reason"]): void {
+  endIncarnation(deadReason: Mailbox.DeadLetter["reason"], admitWaiters = true): void {
     this.gen++
     this.ctx = new AgentCtx(this, this.gen)
     const current = this.current
@@ -783,7 +785,7 @@ export class Cell implements AgentRef<any> {
       }
     }
     const waiters = this.waiters
-    if (waiters !== undefined && mb !== undefined) {
+    if (admitWaiters && waiters !== undefined && mb !== undefined) {
       while (waiters.length > 0 && mb.length < this.mailboxOptions.capacity) this.admitWaiter(mb, waiters)
     }
   }
@@ -808,7 +810,17 @@ export class Cell implements AgentRef<any> {
     return Effect.suspend((): Effect.Effect<void> => {
       const status = this.status
       if (status === "stopped") return exitVoid
-      if (status === "stopping") return this.awaitExit().pipe(Effect.asVoid)
+      if (status === "stopping") {
+        // another shutdown is under way: wait for it, then end for good if this one is final
+        return Effect.andThen(
+          Effect.callback<void>((resume) => {
+            ;(this.shutdownListeners ??= []).push(() => resume(exitVoid))
+          }),
+          Effect.sync(() => {
+            if (final) this.finalize(reason)
+          }),
+        )
+      }
       const wasLive = status === "running" || status === "starting"
       this.status = "stopping"
       const worker = this.worker
@@ -829,17 +841,24 @@ export class Cell implements AgentRef<any> {
         wasLive && terminate !== undefined
           ? Effect.suspend(() => this.runTerminate(terminate, this.state, reason))
           : exitVoid
-      return Effect.andThen(
-        Effect.andThen(Effect.andThen(waitWorker, stopChildren), runTerminate),
-        Effect.sync(() => {
-          this.worker = undefined
-          this.sched = Sched.Idle
-          if (final) this.finalize(reason)
-          else {
-            this.status = "restarting"
-            this.endIncarnation("stopped")
-          }
-        }),
+      // Uninterruptible: every wait inside is bounded by a deadline, and a shutdown cut in the middle
+      // would leave the agent "stopping" for ever.
+      return Effect.uninterruptible(
+        Effect.andThen(
+          Effect.andThen(Effect.andThen(waitWorker, stopChildren), runTerminate),
+          Effect.sync(() => {
+            this.worker = undefined
+            this.sched = Sched.Idle
+            if (final) this.finalize(reason)
+            else {
+              this.status = "restarting"
+              this.endIncarnation("stopped")
+            }
+            const listeners = this.shutdownListeners
+            this.shutdownListeners = undefined
+            if (listeners !== undefined) for (const l of listeners) l()
+          }),
+        ),
       )
     })
   }
@@ -849,7 +868,7 @@ export class Cell implements AgentRef<any> {
     if (this.status === "stopped") return
     this.status = "stopped"
     this.exitReason = reason
-    this.endIncarnation("stopped")
+    this.endIncarnation("stopped", false)
     const waiters = this.waiters
     if (waiters !== undefined) {
       this.waiters = undefined
