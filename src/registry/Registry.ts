@@ -493,7 +493,10 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
       const listener = (c: Change<H>) => {
         if (c.kind !== "registered" || c.entry.key !== key) return
         remove()
-        resume(Effect.succeed(c.entry))
+        // resuming runs the waiter's continuation synchronously; defer it so that no caller code runs
+        // inside the registry's write section (nested writes would reorder other watchers' changes)
+        const entry = c.entry
+        queueMicrotask(() => resume(Effect.succeed(entry)))
       }
       let removed = false
       const remove = () => {

@@ -380,6 +380,29 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       )
     })
 
+    it("never runs a waiter inside a write: a waiter that writes cannot reorder other watchers' changes", async () => {
+      const r = make()
+      const kinds = await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function* () {
+            const stream = yield* r.subscribe()
+            const collected = yield* Effect.forkChild(Stream.runCollect(Stream.take(stream, 3)))
+            const waiter = yield* Effect.forkChild(
+              Effect.flatMap(r.awaitRegistered("a"), () => r.register("c", agent(3))),
+            )
+            yield* Effect.yieldNow
+            yield* r.registerMany([
+              { key: "a", handle: agent(1) },
+              { key: "b", handle: agent(2) },
+            ])
+            yield* Fiber.join(waiter)
+            return (yield* Fiber.join(collected)).map((c) => c.entry.key)
+          }),
+        ),
+      )
+      expect(kinds).toEqual(["a", "b", "c"])
+    })
+
     it("limits the number of open watchers", async () => {
       const r = make({ maxWatchers: 1 })
       const tag = await Effect.runPromise(
