@@ -31,7 +31,7 @@
  * @module
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import { type AgentRef, type AskOptions, onExit, type ReplyFor, type RequestsOf } from "../agent/Agent.ts"
+import type { AgentRef, AskOptions, ReplyFor, RequestsOf } from "../agent/Agent.ts"
 import type { AskError, TellError } from "../agent/AgentError.ts"
 import { AgentSystem } from "../agent/AgentSystem.ts"
 import * as Dispatcher from "./Dispatcher.ts"
@@ -80,36 +80,9 @@ const hooked = (
 ): Effect.Effect<Registry.Registry<AgentRef<any>>, never, AgentSystem | Scope.Scope> =>
   Effect.gen(function* () {
     const system = yield* AgentSystem
-    const base = Registry.makeUnsafe(agentOptions(keys, options))
-    // Removal on exit happens twice over: a per-agent exit listener attached before the agent is
-    // registered (exit listeners run before system hooks and before anyone awaiting the exit resumes, so
-    // nobody can observe a stopped agent still registered), and the system hook as a safety net
-    // (refused spawns, agents stopped before any listener could be attached). Both are idempotent.
-    const attached = new WeakSet<AgentRef<any>>()
-    const attach = (ref: AgentRef<any>): void => {
-      if (attached.has(ref)) return
-      attached.add(ref)
-      onExit(ref, () => {
-        base.agentExitedUnsafe(ref)
-      })
-    }
-    const registry: Registry.Registry<AgentRef<any>> = {
-      ...base,
-      register: (key, ref, metadata) =>
-        Effect.suspend(() => {
-          attach(ref)
-          return base.register(key, ref, metadata)
-        }),
-      registerMany: (items) =>
-        Effect.suspend(() => {
-          for (const item of items) attach(item.handle)
-          return base.registerMany(items)
-        }),
-      registerUnsafe: (key, ref, metadata, opts) => {
-        attach(ref)
-        return base.registerUnsafe(key, ref, metadata, opts)
-      },
-    }
+    // The kernel runs lifecycle hooks first when an agent stops (before waiters, exit listeners and
+    // awaitExit resume anyone), so removal in `onExit` is never observed late.
+    const registry = Registry.makeUnsafe(agentOptions(keys, options))
     const remove = system.addHook({
       beforeSpawn: registerSpawns
         ? (ref, info) => {
@@ -119,7 +92,7 @@ const hooked = (
           }
         : undefined,
       onExit: (ref) => {
-        base.agentExitedUnsafe(ref)
+        registry.agentExitedUnsafe(ref)
       },
     })
     yield* Effect.addFinalizer(() => Effect.sync(remove))

@@ -197,6 +197,65 @@ describe("AgentRegistry", () => {
     expect(seen).toEqual([["stopped", false]])
   })
 
+  it("registers a batch of live agents entirely or not at all while one of them crashes (fc.scheduler)", async () => {
+    const outcomes = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.integer({ min: 2, max: 5 }), fc.nat(8), async (s, k, delay) => {
+        const result = await runWith(
+          Effect.gen(function* () {
+            const registry = yield* AgentRegistry.AgentRegistry
+            const refs: Array<Agent.AgentRef<Msg>> = []
+            for (let i = 0; i < k; i++) refs.push(yield* Agent.spawn(Worker))
+            const victim = refs[0]
+            const items = refs.map((ref, i) => ({ key: `job-${i}`, handle: ref }))
+            const observations: Array<number> = []
+            const observe = () => {
+              const present = items.filter((it) => registry.lookupUnsafe(it.key) !== undefined)
+              // never an entry of a stopped agent
+              for (const it of present) if (it.handle.status === "stopped") observations.push(-1)
+              observations.push(present.length)
+            }
+            const step = (label: string, eff: Effect.Effect<unknown, unknown>) =>
+              Effect.forkChild(
+                Effect.gen(function* () {
+                  yield* Effect.promise(() => s.schedule(Promise.resolve(label)))
+                  yield* Effect.exit(eff)
+                  observe()
+                }),
+              )
+            // the batch lets a random number of scheduler turns pass after its gate: the crash lands at any
+            // point before, during (in flight) or after it
+            const turns = Effect.forEach(Array.from({ length: delay }), () => Effect.yieldNow, {
+              discard: true,
+            })
+            const batch = yield* step("registerMany", Effect.andThen(turns, registry.registerMany(items)))
+            const crash = yield* step(
+              "crash",
+              Effect.andThen(victim.tell({ _tag: "Boom" }), Agent.awaitExit(victim)),
+            )
+            const look = yield* step("observe", Effect.void)
+            yield* settle
+            yield* Effect.promise(() => s.waitAll())
+            yield* Fiber.join(batch)
+            yield* Fiber.join(crash)
+            yield* Fiber.join(look)
+            observe()
+            return observations
+          }),
+        )
+        // each observation sees the whole batch, none of it, or the batch minus the crashed agent's entry
+        for (const n of result) expect([0, k, k - 1]).toContain(n)
+        // in the end the crashed agent holds nothing: the batch is either refused (0) or in minus the victim
+        const last = result[result.length - 1]
+        expect([0, k - 1]).toContain(last)
+        outcomes.add(last === 0 ? "refused" : "registered")
+      }),
+      { numRuns: 40 },
+    )
+    // the interleavings covered both orders
+    expect([...outcomes].sort()).toEqual(["refused", "registered"])
+  })
+
   it("refuses to register an agent that already stopped", async () => {
     const tag = await runWith(
       Effect.gen(function* () {
