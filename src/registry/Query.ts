@@ -313,7 +313,10 @@ export const validate = (q: unknown, resources?: ReadonlySet<string>): InvalidQu
     if (Array.isArray(q)) return go({ and: q }, at)
     if (q === null || typeof q !== "object")
       return fail(at, "expected a criterion { path, op, value } or an and/or group")
-    if ("and" in q || "or" in q) {
+    const isGroup = "and" in q || "or" in q
+    if (isGroup && ("path" in q || "op" in q || ("and" in q && "or" in q)))
+      return fail(at, "an object is either a criterion { path, op, value } or one group { and } / { or }")
+    if (isGroup) {
       const parts = (q as any).and ?? (q as any).or
       if (!Array.isArray(parts)) return fail(at, "and/or groups take an array of sub-queries")
       for (let i = 0; i < parts.length; i++) {

@@ -304,6 +304,8 @@ export const registrySuite = (backend: string, make: MakeRegistry): void => {
       expect(path(Q.where("node", "like" as Q.Op, "x"))).toBe("node")
       expect(path([], { sortBy: "tags.x" })).toBe("sortBy")
       expect(path([], { limit: -1 })).toBe("limit")
+      expect(path({ and: [], or: [] })).toBe("query")
+      expect(path({ path: "node", op: "eq", value: "n", and: [] })).toBe("query")
     })
 
     it("streams the changes that match the filter (an update matches before or after)", async () => {

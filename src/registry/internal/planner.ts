@@ -149,7 +149,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
 export const plan = <H>(store: Store<H>, q: Q.Query): Plan => {
   if (Array.isArray(q)) return planAnd(store, q)
   if (Q.isCriterion(q as Q.Query)) return criterionPlan(store, q as Q.Criterion)
-  if ("or" in (q as Q.Or)) {
+  if (!("and" in (q as Q.And))) {
     const parts = (q as Q.Or).or.map((p) => plan(store, p))
     if (parts.length === 0) return { kind: "sets", label: "empty", sets: none, est: 0, covers: none }
     let est = 0
