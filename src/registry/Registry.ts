@@ -444,14 +444,19 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
   }
 
   let watchers = 0
-  const subscribe: Registry<H>["subscribe"] = (wo = {}) =>
-    Effect.gen(function* () {
+  const subscribe: Registry<H>["subscribe"] = (wo = {}) => {
+    // misuse is a defect raised when the subscription is made, not inside the effect
+    const bufferSize = positiveInt("bufferSize", wo.bufferSize, 1024)
+    const overflow = wo.overflow ?? "fail"
+    if (overflow !== "fail" && overflow !== "sliding" && overflow !== "dropping")
+      throw new RangeError(
+        `Registry.watch: "overflow" must be "fail", "sliding" or "dropping", got ${JSON.stringify(overflow)}.`,
+      )
+    return Effect.gen(function* () {
       if (wo.where !== undefined) {
         const err = Q.validate(wo.where, resources)
         if (err !== undefined) return yield* err
       }
-      const bufferSize = positiveInt("bufferSize", wo.bufferSize, 1024)
-      const overflow = wo.overflow ?? "fail"
       const queue = yield* Effect.acquireRelease(
         Effect.suspend(() => {
           if (watchers >= maxWatchers) return Effect.fail(new WatchLimitReached({ max: maxWatchers }))
@@ -482,6 +487,7 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
       store.listeners = [...store.listeners, listener]
       return Stream.fromQueue(queue)
     })
+  }
 
   const awaitRegistered: Registry<H>["awaitRegistered"] = (key, wo) => {
     const wait = Effect.callback<Entry<H>, WatchLimitReached>((resume) => {
