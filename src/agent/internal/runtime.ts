@@ -868,6 +868,11 @@ export class Cell implements AgentRef<any> {
     if (this.status === "stopped") return
     this.status = "stopped"
     this.exitReason = reason
+    // system hooks first (the registry removes the agent's entries here), before anything that can resume
+    // a fiber synchronously (waiters, exit listeners, awaitExit): nobody can observe a stopped agent that
+    // is still registered
+    const hooks = this.sys.hooks
+    for (let i = 0; i < hooks.length; i++) hooks[i].onExit?.(this, reason)
     this.endIncarnation("stopped", false)
     const waiters = this.waiters
     if (waiters !== undefined) {
@@ -884,8 +889,6 @@ export class Cell implements AgentRef<any> {
       this.exitListeners = undefined
       for (const l of listeners) l(reason)
     }
-    const hooks = this.sys.hooks
-    for (let i = 0; i < hooks.length; i++) hooks[i].onExit?.(this, reason)
     if (this.parent?.children.get(this.id) === this) this.sys.metrics.active.modify(-1)
     this.parent?.removeChild(this)
   }

@@ -1,0 +1,251 @@
+/**
+ * Registry figures: lookups, register/unregister pairs, selective indexed queries vs a scan, heap per entry.
+ * OTP peers: with `OTP_LIVE=1` the OTP baseline (`run.sh registry_lookup registry_register`) runs first,
+ * in the same session, and its figures are the peers; otherwise they come from the newest
+ * `../shared/anchors/otp-baseline/results-<date>.txt` (or `OTP_RESULTS=<file>`).
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import * as Q from "../src/registry/Query.ts"
+import * as Registry from "../src/registry/Registry.ts"
+import { emit, gc, heapUsed, median, note, now, quantile } from "./harness.ts"
+
+interface Handle {
+  readonly id: number
+}
+
+const N = 100_000
+const here = dirname(fileURLToPath(import.meta.url))
+
+const parseOtp = (text: string): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue
+    const [name, value] = line.trim().split(/\s+/)
+    if (name && value && !Number.isNaN(Number(value))) out.set(name, Number(value))
+  }
+  return out
+}
+
+/** Today's OTP figures (`name value unit` lines): a live run with OTP_LIVE=1, else the newest results file. */
+const otpFigures = (): Map<string, number> => {
+  const dir =
+    [
+      join(here, "../../shared/anchors/otp-baseline"),
+      join(here, "../../../shared/anchors/otp-baseline"),
+    ].find(existsSync) ?? ""
+  const candidates = [
+    process.env.OTP_RESULTS,
+    ...(existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^results-\d{4}-\d{2}-\d{2}\.txt$/.test(f))
+          .sort()
+          .reverse()
+          .map((f) => join(dir, f))
+      : []),
+  ].filter((f): f is string => f !== undefined && existsSync(f))
+  if (process.env.OTP_LIVE === "1" && dir !== "") {
+    note("running the OTP baseline (registry_lookup registry_register) live, about 50 s")
+    const run = spawnSync(join(dir, "run.sh"), ["registry_lookup", "registry_register"], { encoding: "utf8" })
+    const live = parseOtp(run.stdout ?? "")
+    if (live.size > 0) {
+      for (const [k, v] of live) note(`otp live: ${k} ${v}`)
+      return live
+    }
+    note(`OTP live run failed (${run.stderr?.trim() ?? run.status}); using the results file`)
+  }
+  if (candidates.length === 0) return new Map()
+  note(`OTP peer figures from ${candidates[0]}`)
+  return parseOtp(readFileSync(candidates[0], "utf8"))
+}
+
+// deterministic pseudo-random numbers (xorshift32)
+let seed = 0x9e3779b9
+const rand = (): number => {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>> 0) / 4294967296
+}
+const randInt = (n: number): number => Math.floor(rand() * n)
+
+const CAPS = Array.from({ length: 500 }, (_, i) => `cap${i}`)
+const metadataFor = (): Registry.MetadataInput => {
+  const h = rand()
+  return {
+    capabilities: [CAPS[randInt(CAPS.length)], CAPS[randInt(CAPS.length)]],
+    health: h < 0.8 ? "healthy" : h < 0.95 ? "degraded" : "unhealthy",
+    resources: { memory: randInt(65536), cpu: 1 + randInt(32), load: Math.round(rand() * 100) / 100 },
+  }
+}
+
+const peerLine = (name: string, value: number, unit: string, otp: Map<string, number>, otpName: string) => {
+  const peerValue = otp.get(otpName)
+  if (peerValue === undefined) emit({ name, value, unit })
+  else emit({ name, value, unit, peer: `otp.${otpName}`, peerValue, ratio: value / peerValue })
+}
+
+export const run = async (): Promise<void> => {
+  const otp = otpFigures()
+
+  // ---- lookups: 1 caller, random names among 100k registered ------------------------------------
+  {
+    const r = Registry.makeUnsafe<Handle>({ maxEntries: N + 1000 })
+    const names = Array.from({ length: N }, (_, i) => `agent-${i}`)
+    for (let i = 0; i < N; i++) r.registerUnsafe(names[i], { id: i })
+    const M = 1_000_000
+    const keys = Array.from({ length: M }, () => names[randInt(N)])
+    const syncRun = () => {
+      const t0 = now()
+      let found = 0
+      for (let i = 0; i < M; i++) if (r.lookupUnsafe(keys[i]) !== undefined) found++
+      const dt = now() - t0
+      if (found !== M) throw new Error("lookup missed")
+      return M / (dt / 1000)
+    }
+    syncRun()
+    const syncRate = median(Array.from({ length: 5 }, syncRun))
+    peerLine("registry.lookup_per_s", syncRate, "lookups/s", otp, "registry_lookup.1proc")
+    const E = 200_000
+    const effectRun = () => {
+      const t0 = now()
+      const found = Effect.runSync(
+        Effect.gen(function* () {
+          let found = 0
+          for (let i = 0; i < E; i++) {
+            const o = yield* r.lookup(keys[i])
+            if (o._tag === "Some") found++
+          }
+          return found
+        }),
+      )
+      const dt = now() - t0
+      if (found !== E) throw new Error("lookup missed")
+      return E / (dt / 1000)
+    }
+    effectRun()
+    const effectRate = median(Array.from({ length: 5 }, effectRun))
+    peerLine("registry.lookup_effect_per_s", effectRate, "lookups/s", otp, "registry_lookup.1proc")
+  }
+
+  // ---- register + unregister pairs of fresh keys, in a registry of 100k names --------------------
+  {
+    const r = Registry.makeUnsafe<Handle>({ maxEntries: N + 1000 })
+    for (let i = 0; i < N; i++) r.registerUnsafe(`agent-${i}`, { id: i })
+    const P = 100_000
+    const fresh = Array.from({ length: P }, (_, i) => `fresh-${i}`)
+    const handles = Array.from({ length: P }, (_, i) => ({ id: N + i }))
+    const effectRun = () => {
+      const t0 = now()
+      Effect.runSync(
+        Effect.gen(function* () {
+          for (let i = 0; i < P; i++) {
+            yield* r.register(fresh[i], handles[i])
+            yield* r.unregister(fresh[i])
+          }
+        }),
+      )
+      return P / ((now() - t0) / 1000)
+    }
+    effectRun()
+    const rate = median(Array.from({ length: 5 }, effectRun))
+    peerLine("registry.register_unregister_per_s", rate, "pairs/s", otp, "registry_register.1proc")
+    const syncRun = () => {
+      const t0 = now()
+      for (let i = 0; i < P; i++) {
+        r.registerUnsafe(fresh[i], handles[i])
+        r.agentExitedUnsafe(handles[i])
+      }
+      return P / ((now() - t0) / 1000)
+    }
+    syncRun()
+    emit({
+      name: "registry.register_unregister_sync_per_s",
+      value: median(Array.from({ length: 5 }, syncRun)),
+      unit: "pairs/s",
+    })
+    const meta = Array.from({ length: 1000 }, metadataFor)
+    const metaRun = () => {
+      const t0 = now()
+      Effect.runSync(
+        Effect.gen(function* () {
+          for (let i = 0; i < P; i++) {
+            yield* r.register(fresh[i], handles[i], meta[i % 1000])
+            yield* r.unregister(fresh[i])
+          }
+        }),
+      )
+      return P / ((now() - t0) / 1000)
+    }
+    metaRun()
+    emit({
+      name: "registry.register_unregister_metadata_per_s",
+      value: median(Array.from({ length: 3 }, metaRun)),
+      unit: "pairs/s",
+    })
+  }
+
+  // ---- heap per entry, indexed queries vs scan ----------------------------------------------------
+  {
+    const handles = Array.from({ length: N }, (_, i) => ({ id: i }))
+    const before = heapUsed()
+    const r = Registry.makeUnsafe<Handle>({ maxEntries: N })
+    for (let i = 0; i < N; i++) {
+      const e = r.registerUnsafe(`agent-${i}`, handles[i], metadataFor())
+      if (!("seq" in e)) throw e
+    }
+    const after = heapUsed()
+    emit({ name: "registry.entry_bytes", value: (after - before) / N, unit: "bytes" })
+
+    const all = Effect.runSync(r.query([]))
+    const makeQuery = (): Q.Query => [
+      Q.where("capabilities", "contains", CAPS[randInt(CAPS.length)]),
+      Q.where("health", "eq", "healthy"),
+      Q.where("resources.memory", "gte", 32768),
+    ]
+    const queries = Array.from({ length: 20_000 }, makeQuery)
+    let matched = 0
+    // steady state: two passes first, so that the optimizing JIT tiers are in place before sampling
+    for (let pass = 0; pass < 2; pass++) for (const q of queries) r.queryUnsafe(q)
+    gc()
+    const samples: Array<number> = []
+    for (const q of queries) {
+      const t0 = now()
+      const res = r.queryUnsafe(q)
+      samples.push((now() - t0) * 1000)
+      matched += res.length
+    }
+    const share = matched / queries.length / N
+    note(
+      `query: ${(matched / queries.length).toFixed(1)} matches on average (${(share * 100).toFixed(2)}% of ${N})`,
+    )
+    emit({ name: "registry.query_p99_us", value: quantile(samples, 0.99), unit: "µs" })
+    emit({ name: "registry.query_p90_us", value: quantile(samples, 0.9), unit: "µs" })
+    emit({ name: "registry.query_p50_us", value: quantile(samples, 0.5), unit: "µs" })
+
+    // the same queries answered by a brute-force scan over all entries (compiled predicate, no index)
+    const scanSamples: Array<number> = []
+    const some = queries.slice(0, 200)
+    for (const q of some) {
+      const pred = Q.compile(q)
+      const t0 = now()
+      const out: Array<unknown> = []
+      for (let i = 0; i < all.length; i++) if (pred(all[i])) out.push(all[i])
+      scanSamples.push((now() - t0) * 1000)
+    }
+    const querySamples: Array<number> = []
+    for (const q of some) {
+      const t0 = now()
+      r.queryUnsafe(q)
+      querySamples.push((now() - t0) * 1000)
+    }
+    const ratio = median(querySamples) / median(scanSamples)
+    note(
+      `scan median ${median(scanSamples).toFixed(1)} µs, query median ${median(querySamples).toFixed(2)} µs`,
+    )
+    emit({ name: "registry.query_scan_ratio", value: ratio, unit: "×" })
+  }
+}

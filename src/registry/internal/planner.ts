@@ -1,0 +1,578 @@
+/**
+ * Query planning and execution over a {@link Store}. The planner picks, for an AND group, the child
+ * with the smallest estimated candidate set among the indexable ones (capability, health, node, key,
+ * sorted numeric ranges; ranges on one attribute are intersected first); an OR group is indexable when
+ * all its children are, as the union of their candidates. It scans only when nothing applies.
+ *
+ * Candidates are slots. They are filtered by the rest of the query (the criteria the chosen index does
+ * not already guarantee), compiled against the store's columns: health and numeric criteria read typed
+ * arrays, the others read the entry. The result therefore equals the brute-force filter whatever plan
+ * was chosen (the property tests check this against {@link Q.matches}).
+ * @internal
+ */
+import * as Q from "../Query.ts"
+import type { Health } from "./metadata.ts"
+import { healthValues } from "./metadata.ts"
+import { type CapabilityBucket, type Entry, healthCode, type Node, type Store } from "./store.ts"
+
+export type Plan =
+  | { readonly kind: "scan"; readonly est: number }
+  | {
+      readonly kind: "sets"
+      readonly label: string
+      readonly sets: ReadonlyArray<ArrayLike<number>>
+      readonly est: number
+      readonly covers: ReadonlyArray<Q.Query>
+      /** The covering capability bucket, when the plan is exactly one capability. */
+      readonly bucket?: CapabilityBucket
+    }
+  | {
+      readonly kind: "range"
+      readonly attr: string
+      readonly lo: number
+      readonly loStrict: boolean
+      readonly hi: number
+      readonly hiStrict: boolean
+      readonly est: number
+      readonly covers: ReadonlyArray<Q.Query>
+    }
+  | { readonly kind: "union"; readonly parts: ReadonlyArray<Plan>; readonly est: number }
+
+const none: ReadonlyArray<never> = []
+
+const setsPlan = (label: string, sets: Array<ArrayLike<number> | undefined>, covers: Q.Query): Plan => {
+  const present = sets.filter((s): s is ArrayLike<number> => s !== undefined)
+  let est = 0
+  for (const s of present) est += s.length
+  return { kind: "sets", label, sets: present, est, covers: [covers] }
+}
+
+interface Bounds {
+  lo: number
+  loStrict: boolean
+  hi: number
+  hiStrict: boolean
+}
+
+const rangeBounds = (op: Q.Op, v: number): Bounds | undefined => {
+  switch (op) {
+    case "eq":
+      return { lo: v, loStrict: false, hi: v, hiStrict: false }
+    case "gt":
+      return { lo: v, loStrict: true, hi: Number.POSITIVE_INFINITY, hiStrict: false }
+    case "gte":
+      return { lo: v, loStrict: false, hi: Number.POSITIVE_INFINITY, hiStrict: false }
+    case "lt":
+      return { lo: Number.NEGATIVE_INFINITY, loStrict: false, hi: v, hiStrict: true }
+    case "lte":
+      return { lo: Number.NEGATIVE_INFINITY, loStrict: false, hi: v, hiStrict: false }
+    default:
+      return undefined
+  }
+}
+
+const intersect = (a: Bounds, b: Bounds): Bounds => {
+  const lo = a.lo > b.lo ? a : a.lo < b.lo ? b : a.loStrict ? a : b
+  const hi = a.hi < b.hi ? a : a.hi > b.hi ? b : a.hiStrict ? a : b
+  return { lo: lo.lo, loStrict: lo.loStrict, hi: hi.hi, hiStrict: hi.hiStrict }
+}
+
+const rangePlan = <H>(store: Store<H>, attr: string, b: Bounds, covers: ReadonlyArray<Q.Query>): Plan => {
+  const idx = store.numeric.get(attr)!
+  return { kind: "range", attr, ...b, est: idx.estimate(b.lo, b.loStrict, b.hi, b.hiStrict), covers }
+}
+
+const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
+  const { path, op, value } = c
+  const scan: Plan = { kind: "scan", est: store.size }
+  const values =
+    op === "in" ? (value as ReadonlyArray<unknown>) : op === "eq" || op === "contains" ? [value] : undefined
+  switch (path) {
+    case "capabilities": {
+      if (values === undefined) return scan
+      if (op !== "in") {
+        // the common case, one capability: the covering bucket, without intermediate arrays
+        const b = typeof value === "string" ? store.byCapability.get(value) : undefined
+        return b === undefined
+          ? { kind: "sets", label: "capability", sets: none, est: 0, covers: [c] }
+          : { kind: "sets", label: "capability", sets: [b.members()], est: b.length, covers: [c], bucket: b }
+      }
+      const buckets = values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined))
+      const p = setsPlan(
+        "capability",
+        buckets.map((b) => b?.members()),
+        c,
+      )
+      return buckets.length === 1 && buckets[0] !== undefined
+        ? { ...(p as Extract<Plan, { kind: "sets" }>), bucket: buckets[0] }
+        : p
+    }
+    case "health": {
+      if (op === "contains") return scan
+      let wanted: ReadonlyArray<unknown> | undefined = values
+      if (op === "neq") wanted = healthValues.filter((h) => h !== value)
+      else if (op === "notIn")
+        wanted = healthValues.filter((h) => !(value as ReadonlyArray<unknown>).includes(h))
+      if (wanted === undefined) return scan
+      return setsPlan(
+        "health",
+        [...new Set(wanted)].map((h) =>
+          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]] : undefined,
+        ),
+        c,
+      )
+    }
+    case "node":
+      if (values === undefined || op === "contains") return scan
+      return setsPlan(
+        "node",
+        values.map((v) => (typeof v === "string" ? store.byNode.get(v) : undefined)),
+        c,
+      )
+    case "key":
+      if (values === undefined || op === "contains") return scan
+      return setsPlan(
+        "key",
+        values.map((v) => (typeof v === "string" ? store.keyed(v) : undefined)),
+        c,
+      )
+  }
+  if (path.startsWith("resources.") && typeof value === "number") {
+    const attr = path.slice(10)
+    const b = rangeBounds(op, value)
+    if (b !== undefined && store.numeric.has(attr)) return rangePlan(store, attr, b, [c])
+  }
+  return scan
+}
+
+/** Chooses a plan for a (validated) query. */
+export const plan = <H>(store: Store<H>, q: Q.Query): Plan => {
+  if (Array.isArray(q)) return planAnd(store, q)
+  if (Q.isCriterion(q as Q.Query)) return criterionPlan(store, q as Q.Criterion)
+  if (!("and" in (q as Q.And))) {
+    const parts = (q as Q.Or).or.map((p) => plan(store, p))
+    if (parts.length === 0) return { kind: "sets", label: "empty", sets: none, est: 0, covers: none }
+    let est = 0
+    for (const p of parts) {
+      if (p.kind === "scan") return { kind: "scan", est: store.size }
+      est += p.est
+    }
+    return parts.length === 1 ? parts[0] : { kind: "union", parts, est }
+  }
+  return planAnd(store, (q as Q.And).and)
+}
+
+const planAnd = <H>(store: Store<H>, children: ReadonlyArray<Q.Query>): Plan => {
+  let best: Plan = { kind: "scan", est: store.size }
+  let ranges: Map<string, { bounds: Bounds; covers: Array<Q.Query> }> | undefined
+  for (const child of children) {
+    if (Q.isCriterion(child)) {
+      const { path, op, value } = child
+      if (path.startsWith("resources.") && typeof value === "number" && store.numeric.has(path.slice(10))) {
+        const b = rangeBounds(op, value)
+        if (b !== undefined) {
+          const attr = path.slice(10)
+          ranges ??= new Map()
+          const prev = ranges.get(attr)
+          if (prev === undefined) ranges.set(attr, { bounds: b, covers: [child] })
+          else {
+            prev.bounds = intersect(prev.bounds, b)
+            prev.covers.push(child)
+          }
+          continue
+        }
+      }
+    }
+    const p = plan(store, child)
+    if (p.est < best.est || (best.kind === "scan" && p.kind !== "scan")) best = p
+    if (best.est === 0) return best
+  }
+  if (ranges !== undefined)
+    for (const [attr, r] of ranges) {
+      const p = rangePlan(store, attr, r.bounds, r.covers)
+      if (p.est < best.est || best.kind === "scan") best = p
+    }
+  return best
+}
+
+/** The part of `q` the plan's index does not already guarantee. */
+const residual = (q: Q.Query, p: Plan): Q.Query => {
+  if (p.kind !== "sets" && p.kind !== "range") return q
+  const covers = p.covers
+  if (covers.length === 0) return q
+  if (Array.isArray(q) || (!Q.isCriterion(q as Q.Query) && "and" in (q as Q.And))) {
+    const children = Array.isArray(q) ? q : (q as Q.And).and
+    return { and: children.filter((c) => !covers.includes(c)) }
+  }
+  return covers.includes(q) ? { and: [] } : q
+}
+
+const always = () => true
+const never = () => false
+
+/** Where a compiled predicate reads: health codes, numeric columns and entries, by row. */
+interface Rows<H> {
+  readonly health: ArrayLike<number>
+  readonly column: (attribute: string) => ArrayLike<number> | undefined
+  readonly node: (row: number) => Node<H>
+}
+
+const slotRows = <H>(store: Store<H>): Rows<H> => {
+  const nodes = store.nodes
+  return { health: store.health, column: (a) => store.columns.get(a), node: (s) => nodes[s]! }
+}
+
+const bucketRows = <H>(store: Store<H>, b: CapabilityBucket): Rows<H> => {
+  const nodes = store.nodes
+  const slots = b.slots
+  return {
+    // typed arrays of the bucket: read sequentially by position
+    health: b.health,
+    column: (a) => {
+      const ri = store.resources.indexOf(a)
+      return ri < 0 ? undefined : b.values[ri]
+    },
+    node: (i) => nodes[slots[i]]!,
+  }
+}
+
+/** Compiles a (validated) query to a predicate over rows, reading columns where it can. */
+const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) => {
+  if (Array.isArray(q)) return compileRows(rows, { and: q })
+  if (!Q.isCriterion(q as Q.Query)) {
+    const isAnd = "and" in (q as Q.And)
+    const parts = (isAnd ? (q as Q.And).and : (q as Q.Or).or).map((c) => compileRows(rows, c))
+    if (parts.length === 0) return isAnd ? always : never
+    if (parts.length === 1) return parts[0]
+    if (parts.length === 2) {
+      const [a, b] = parts
+      return isAnd ? (s) => a(s) && b(s) : (s) => a(s) || b(s)
+    }
+    return isAnd
+      ? (s) => {
+          for (let i = 0; i < parts.length; i++) if (!parts[i](s)) return false
+          return true
+        }
+      : (s) => {
+          for (let i = 0; i < parts.length; i++) if (parts[i](s)) return true
+          return false
+        }
+  }
+  const c = q as Q.Criterion
+  if (c.path === "health") {
+    const table = healthTable(c)
+    const health = rows.health
+    return (s) => table[health[s]] === true
+  }
+  if (c.path.startsWith("resources.")) {
+    const col = rows.column(c.path.slice(10))
+    if (col !== undefined) {
+      const v = c.value
+      // a missing value is NaN in the column: it fails every comparison, as `undefined` does
+      switch (c.op) {
+        case "eq":
+        case "contains":
+          return typeof v === "number" ? (s) => col[s] === v : never
+        case "neq":
+          return typeof v === "number" ? (s) => col[s] !== v : always
+        case "gt":
+          return typeof v === "number" ? (s) => col[s] > v : never
+        case "gte":
+          return typeof v === "number" ? (s) => col[s] >= v : never
+        case "lt":
+          return typeof v === "number" ? (s) => col[s] < v : never
+        case "lte":
+          return typeof v === "number" ? (s) => col[s] <= v : never
+        case "in":
+        case "notIn": {
+          const set = new Set(v as ReadonlyArray<unknown>)
+          return c.op === "in"
+            ? (s) => {
+                const x = col[s]
+                return !Number.isNaN(x) && set.has(x)
+              }
+            : (s) => {
+                const x = col[s]
+                return Number.isNaN(x) || !set.has(x)
+              }
+        }
+      }
+    }
+  }
+  const ref = Q.compile(c)
+  const node = rows.node
+  return (s) => ref(node(s))
+}
+
+/**
+ * The residual of a query driven by a covering bucket, split into what one monomorphic loop can test
+ * (a health table and numeric bounds per column, ANDed) and a compiled predicate for the rest.
+ */
+interface Conjunction {
+  readonly health: ReadonlyArray<boolean> | undefined
+  readonly cols: Array<ArrayLike<number>>
+  readonly lo: Array<number>
+  readonly loStrict: Array<boolean>
+  readonly hi: Array<number>
+  readonly hiStrict: Array<boolean>
+  readonly rest: ((row: number) => boolean) | undefined
+}
+
+const conjunction = <H>(rows: Rows<H>, q: Q.Query): Conjunction => {
+  const children = Array.isArray(q)
+    ? q
+    : !Q.isCriterion(q as Q.Query) && "and" in (q as Q.And)
+      ? (q as Q.And).and
+      : [q]
+  let health: Array<boolean> | undefined
+  const cols: Array<ArrayLike<number>> = []
+  const lo: Array<number> = []
+  const loStrict: Array<boolean> = []
+  const hi: Array<number> = []
+  const hiStrict: Array<boolean> = []
+  const others: Array<Q.Query> = []
+  for (const child of children) {
+    if (Q.isCriterion(child)) {
+      if (child.path === "health") {
+        const t = healthTable(child)
+        health = health === undefined ? t : health.map((x, i) => x && t[i])
+        continue
+      }
+      if (child.path.startsWith("resources.") && typeof child.value === "number") {
+        const col = rows.column(child.path.slice(10))
+        const b = col === undefined ? undefined : rangeBounds(child.op, child.value)
+        if (col !== undefined && b !== undefined) {
+          cols.push(col)
+          lo.push(b.lo)
+          loStrict.push(b.loStrict)
+          hi.push(b.hi)
+          hiStrict.push(b.hiStrict)
+          continue
+        }
+      }
+    }
+    others.push(child)
+  }
+  return {
+    health,
+    cols,
+    lo,
+    loStrict,
+    hi,
+    hiStrict,
+    rest: others.length === 0 ? undefined : compileRows(rows, { and: others }),
+  }
+}
+
+/** Health is never missing: the reference predicate tabulated over the three values (by health code). */
+const healthTable = (c: Q.Criterion): Array<boolean> => {
+  const { op, value } = c
+  const out: Array<boolean> = [false, false, false]
+  for (let i = 0; i < 3; i++) {
+    const h = healthValues[i]
+    switch (op) {
+      case "eq":
+        out[i] = h === value
+        break
+      case "neq":
+        out[i] = h !== value
+        break
+      case "in":
+        out[i] = (value as ReadonlyArray<unknown>).includes(h)
+        break
+      case "notIn":
+        out[i] = !(value as ReadonlyArray<unknown>).includes(h)
+        break
+      case "contains":
+        out[i] = h === value || (typeof value === "string" && h.includes(value))
+        break
+      case "gt":
+        out[i] = typeof value === "string" && h > value
+        break
+      case "gte":
+        out[i] = typeof value === "string" && h >= value
+        break
+      case "lt":
+        out[i] = typeof value === "string" && h < value
+        break
+      case "lte":
+        out[i] = typeof value === "string" && h <= value
+        break
+    }
+  }
+  return out
+}
+
+/** Calls `f` on each candidate slot of a plan (each at most once); stops when `f` returns false. */
+const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): void => {
+  switch (p.kind) {
+    case "scan": {
+      const nodes = store.nodes
+      for (let s = 0; s < nodes.length; s++) if (nodes[s] !== undefined && f(s) === false) return
+      return
+    }
+    case "range":
+      store.numeric.get(p.attr)!.range(p.lo, p.loStrict, p.hi, p.hiStrict, f)
+      return
+    case "sets":
+      if (p.sets.length === 1) {
+        const b = p.sets[0]
+        for (let i = 0; i < b.length; i++) if (f(b[i]) === false) return
+        return
+      }
+  }
+  const seen = new Set<number>()
+  let stopped = false
+  const visit = (q: Plan): void => {
+    if (q.kind === "union") {
+      for (const part of q.parts) if (!stopped) visit(part)
+      return
+    }
+    if (q.kind === "sets") {
+      for (const b of q.sets)
+        for (let i = 0; i < b.length; i++) {
+          const s = b[i]
+          if (seen.has(s)) continue
+          seen.add(s)
+          if (f(s) === false) {
+            stopped = true
+            return
+          }
+        }
+      return
+    }
+    candidates(store, q, (s) => {
+      if (seen.has(s)) return true
+      seen.add(s)
+      if (f(s) === false) {
+        stopped = true
+        return false
+      }
+      return true
+    })
+  }
+  visit(p)
+}
+
+/** Scratch space for matching slots (module-wide: queries run synchronously, one at a time). */
+let scratch = new Int32Array(1024)
+
+/** Runs a (validated) query. */
+export const execute = <H>(
+  store: Store<H>,
+  q: Q.Query,
+  options: Q.QueryOptions | undefined,
+): Array<Entry<H>> => {
+  const p = plan(store, q)
+  const rest = residual(q, p)
+  const nodes = store.nodes
+  const offset = options?.offset ?? 0
+  const limit = options?.limit ?? Number.POSITIVE_INFINITY
+  const want = offset + limit
+  const out: Array<Node<H>> = []
+  if (limit <= 0) return out
+  const sortBy = options?.sortBy
+  if (sortBy === undefined && p.kind === "sets" && p.bucket !== undefined) {
+    // one covering capability bucket: filter by position, reading the bucket's own arrays sequentially
+    const b = p.bucket
+    const f = conjunction(bucketRows(store, b), rest)
+    const { health: table, cols, lo, loStrict, hi, hiStrict, rest: other } = f
+    const hs = b.health
+    const slots = b.slots
+    const n = b.length
+    const k = cols.length
+    // matching slots go to a reused scratch buffer; the result is then allocated once, at its size
+    if (scratch.length < n) scratch = new Int32Array(Math.max(n, scratch.length * 2))
+    const hits = scratch
+    let count = 0
+    rows: for (let i = 0; i < n && count < want; i++) {
+      if (table !== undefined && !table[hs[i]]) continue
+      for (let j = 0; j < k; j++) {
+        const x = cols[j][i]
+        // NaN (absent) fails every comparison, as the reference does for a missing value
+        if (!(loStrict[j] ? x > lo[j] : x >= lo[j]) || !(hiStrict[j] ? x < hi[j] : x <= hi[j])) continue rows
+      }
+      if (other !== undefined && !other(i)) continue
+      hits[count++] = slots[i]
+    }
+    const from = Math.min(offset, count)
+    const result: Array<Node<H>> = new Array(count - from)
+    for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
+    return result
+  }
+  const pred = compileRows(slotRows(store), rest)
+  if (sortBy === undefined) {
+    candidates(store, p, (s) => {
+      if (pred(s)) out.push(nodes[s]!)
+      return out.length < want
+    })
+    return offset > 0 ? out.slice(offset) : out
+  }
+  const order = options?.order ?? "asc"
+  const attr = sortBy.slice(10)
+  const idx = store.numeric.get(attr)
+  const ordered =
+    idx !== undefined && (p.kind === "scan" || (p.kind === "range" && p.attr === attr && order === "asc"))
+  if (ordered) {
+    // the sorted index gives the order: stop as soon as enough entries matched
+    const take = (s: number) => {
+      if (pred(s)) out.push(nodes[s]!)
+      return out.length < want
+    }
+    if (p.kind === "range") candidates(store, p, take)
+    else if (order === "asc") idx.ascending(take)
+    else idx.descending(take)
+    if (out.length < want && p.kind === "scan") {
+      const col = store.columns.get(attr)!
+      const missing: Array<Node<H>> = []
+      for (let s = 0; s < nodes.length; s++)
+        if (nodes[s] !== undefined && Number.isNaN(col[s]) && pred(s)) missing.push(nodes[s]!)
+      missing.sort((a, b) => a.seq - b.seq)
+      for (const e of missing) {
+        if (out.length >= want) break
+        out.push(e)
+      }
+    }
+    return offset > 0 ? out.slice(offset) : out
+  }
+  const cmp = Q.sortComparator<Node<H>>(sortBy, order)
+  if (want <= 64) {
+    // top-k by binary insertion into a bounded sorted buffer
+    candidates(store, p, (s) => {
+      if (!pred(s)) return true
+      const e = nodes[s]!
+      if (out.length === want && cmp(e, out[want - 1]) >= 0) return true
+      let lo = 0
+      let hi = out.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if (cmp(out[mid], e) < 0) lo = mid + 1
+        else hi = mid
+      }
+      out.splice(lo, 0, e)
+      if (out.length > want) out.pop()
+      return true
+    })
+    return offset > 0 ? out.slice(offset) : out
+  }
+  candidates(store, p, (s) => {
+    if (pred(s)) out.push(nodes[s]!)
+    return true
+  })
+  out.sort(cmp)
+  return out.slice(offset, want)
+}
+
+/** A one-line description of the plan (for `explain`). */
+export const describe = (p: Plan): string => {
+  switch (p.kind) {
+    case "scan":
+      return `scan (${p.est} entries)`
+    case "sets":
+      return `index ${p.label} (~${p.est} candidates)`
+    case "range":
+      return `range resources.${p.attr} ${p.loStrict ? "(" : "["}${p.lo}, ${p.hi}${p.hiStrict ? ")" : "]"} (~${p.est} candidates)`
+    case "union":
+      return `union of ${p.parts.map(describe).join(" | ")} (~${p.est} candidates)`
+  }
+}

@@ -1,0 +1,4 @@
+import * as RateLimiterStore from "../../src/resilience/RateLimiterStore.ts"
+import { rateLimiterStoreSuite } from "../suites/rateLimiterStore.ts"
+
+rateLimiterStoreSuite("memory", RateLimiterStore.memory)
