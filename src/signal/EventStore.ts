@@ -435,29 +435,36 @@ const makeStore = (
   const guarded = <A>(operation: string, f: () => A): Effect.Effect<A, StorageFailure> =>
     Effect.suspend(() => (closed ? Effect.fail(closedFailure(operation)) : storage(operation, f)))
 
+  // a bad limit is misuse: a defect raised before the storage call (not a StorageFailure)
   const read = (fromOffset: number, limit?: number) =>
-    Effect.flatMap(
-      guarded("read", () => [log.info(), log.read(fromOffset, limitOf(limit))] as const),
-      ([info, events]): Effect.Effect<ReadonlyArray<StoredEvent>, OffsetEvicted> =>
-        fromOffset < info.firstOffset
-          ? Effect.fail(new OffsetEvicted({ requested: fromOffset, oldest: info.firstOffset }))
-          : Effect.succeed(events),
-    )
+    Effect.suspend(() => {
+      const n = limitOf(limit)
+      return Effect.flatMap(
+        guarded("read", () => [log.info(), log.read(fromOffset, n)] as const),
+        ([info, events]): Effect.Effect<ReadonlyArray<StoredEvent>, OffsetEvicted> =>
+          fromOffset < info.firstOffset
+            ? Effect.fail(new OffsetEvicted({ requested: fromOffset, oldest: info.firstOffset }))
+            : Effect.succeed(events),
+      )
+    })
 
   const query = (q: Query = {}) =>
-    guarded("query", () =>
-      log.query({
-        types: q.types,
-        fromTimeMs: q.fromTimeMs,
-        toTimeMs: q.toTimeMs,
-        correlationId: q.correlationId,
-        causationId: q.causationId,
-        fromOffset: q.fromOffset,
-        toOffset: q.toOffset,
-        limit: limitOf(q.limit),
-        order: q.order ?? "asc",
-      }),
-    )
+    Effect.suspend(() => {
+      const limit = limitOf(q.limit)
+      return guarded("query", () =>
+        log.query({
+          types: q.types,
+          fromTimeMs: q.fromTimeMs,
+          toTimeMs: q.toTimeMs,
+          correlationId: q.correlationId,
+          causationId: q.causationId,
+          fromOffset: q.fromOffset,
+          toOffset: q.toOffset,
+          limit,
+          order: q.order ?? "asc",
+        }),
+      )
+    })
 
   const causationChain = (id: string) =>
     guarded("causationChain", () => {

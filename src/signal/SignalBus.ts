@@ -482,9 +482,20 @@ const makeWithClock = (
     pattern: string,
     handler: (signal: Signal) => Effect.Effect<unknown, E, R>,
     options?: SubscribeOptions,
+  ): Effect.Effect<Subscription, InvalidTopic, Scope.Scope | R> =>
+    Effect.suspend(() => {
+      // misuse (bad options) is a defect raised here, before anything is registered
+      const [capacity, policy] = checkSubscribeOptions(options)
+      return subscribeWithChecked(pattern, handler, capacity, policy)
+    })
+
+  const subscribeWithChecked = <E, R>(
+    pattern: string,
+    handler: (signal: Signal) => Effect.Effect<unknown, E, R>,
+    capacity: number,
+    policy: OverflowPolicy,
   ): Effect.Effect<Subscription, InvalidTopic, Scope.Scope | R> => {
     return Effect.gen(function* () {
-      const [capacity, policy] = checkSubscribeOptions(options)
       const segs = yield* parsePattern(pattern)
       const t = yield* register((id) => new BufferTarget(core, id, pattern, segs, capacity, policy))
       const step = Effect.flatMap(takeBatchOf(t, 64, false), (batch) => {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import { open } from "../../src/runtime/sqlite/bun.ts"
@@ -79,6 +79,24 @@ describe("EventStore (sqlite)", () => {
     )
     const err = await Effect.runPromise(Effect.flip(s.append([{ type: "t", data: 1 }])))
     expect(err._tag).toBe("StorageFailure")
+  })
+})
+
+describe("EventStore misuse", () => {
+  it("treats invalid limits and retention options as defects naming the option", async () => {
+    const out = await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make()
+        const read = yield* Effect.exit(s.read(0, 0))
+        const query = yield* Effect.exit(s.query({ limit: -1 }))
+        return [read, query].map((e) =>
+          Exit.isFailure(e) && Cause.hasDies(e.cause) ? String(e.cause) : "no defect",
+        )
+      }),
+    )
+    expect(out[0]).toContain('"limit"')
+    expect(out[1]).toContain('"limit"')
+    expect(() => EventStore.make({ retention: { maxEvents: -1 } })).toThrow('"retention.maxEvents"')
   })
 })
 
