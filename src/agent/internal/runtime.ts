@@ -101,6 +101,10 @@ class Waiter {
   }
 }
 
+/** Outcomes of running a handler synchronously (see `Cell.invoke`). */
+const Handled = 0
+const Crashed = 1
+
 /** `Effect.isEffect` without the `dual` indirection of `hasProperty` (hot: runs once per message). */
 const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
   ((typeof u === "object" && u !== null) || typeof u === "function") && Effect.TypeId in (u as object)
@@ -521,10 +525,24 @@ export class Cell implements AgentRef<any> {
 
   /** Handles one message synchronously. Returns false when the cell went async or crashed. */
   private handle(item: unknown): boolean {
+    const r = this.invoke(item)
+    if (r === Handled) return true
+    if (r === Crashed) return false
+    this.sched = Sched.Async
+    this.runAsync(r, this.current)
+    return false
+  }
+
+  /**
+   * Runs the handler on one mailbox item. A plain result is applied at once (`Handled`, also for a
+   * request withdrawn by its timed-out asker); a throw crashes the agent (`Crashed`); an Effect result
+   * is returned for the caller to run, with the request (if any) in `this.current`.
+   */
+  private invoke(item: unknown): typeof Handled | typeof Crashed | Effect.Effect<unknown, unknown> {
     let env: AskEnvelope | undefined
     let msg: unknown
     if (item instanceof AskEnvelope) {
-      if (item.done) return true // withdrawn by a timed-out asker
+      if (item.done) return Handled
       env = item
       msg = item.msg
     } else msg = item
@@ -534,16 +552,12 @@ export class Cell implements AgentRef<any> {
       result = this.behavior.receive(this.state, msg, this.ctx)
     } catch (defect) {
       this.crash(Cause.die(defect), env)
-      return false
+      return Crashed
     }
-    if (isEffect(result)) {
-      this.sched = Sched.Async
-      this.runAsync(result as Effect.Effect<unknown, unknown>, env)
-      return false
-    }
+    if (isEffect(result)) return result as Effect.Effect<unknown, unknown>
     this.state = result
     this.settle(env)
-    return true
+    return Handled
   }
 
   /** After a handler succeeded: a request left unanswered (and not deferred) fails with NoReply. */
@@ -601,26 +615,13 @@ export class Cell implements AgentRef<any> {
         let n = 0
         while (this.status === "running" && !this.stopRequested && mb.length > 0) {
           if (++n > this.sys.options.dispatchBudget) return Effect.andThen(Effect.yieldNow, next())
-          const item = this.take(mb)
-          let env: AskEnvelope | undefined
-          let msg: unknown
-          if (item instanceof AskEnvelope) {
-            if (item.done) continue
-            env = item
-            msg = item.msg
-          } else msg = item
-          this.current = env
-          let result: unknown
-          try {
-            result = this.behavior.receive(this.state, msg, this.ctx)
-          } catch (defect) {
+          const r = this.invoke(this.take(mb))
+          if (r === Handled) continue
+          if (r === Crashed) {
             this.worker = undefined
-            this.crash(Cause.die(defect), env)
             return Effect.void
           }
-          if (isEffect(result)) return step(result as Effect.Effect<unknown, unknown>, env)
-          this.state = result
-          this.settle(env)
+          return step(r, this.current)
         }
         this.worker = undefined
         if (this.status === "running") this.afterRun()
