@@ -1,10 +1,4 @@
-import { Effect, Layer } from "effect"
-import * as Agent from "../../../src/agent/Agent.ts"
-import * as AgentSystem from "../../../src/agent/AgentSystem.ts"
-import * as AgentRegistry from "../../../src/registry/AgentRegistry.ts"
-import * as Discovery from "../../../src/registry/Discovery.ts"
-import * as Dispatcher from "../../../src/registry/Dispatcher.ts"
-import * as Query from "../../../src/registry/Query.ts"
+import { Effect } from "effect"
 import * as Registry from "../../../src/registry/Registry.ts"
 import { registryScenario } from "../../suites/registryScenario.ts"
 
