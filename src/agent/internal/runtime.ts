@@ -1198,14 +1198,33 @@ export class SupervisorCore {
     return child.shutdown(deadlineMs ?? child.shutdownMs, true, exitShutdown)
   }
 
-  /** Stops every child for good, newest first. */
+  /**
+   * Stops every child for good, newest first. An idle child with nothing to wait for (no worker, no
+   * `terminate`, no children of its own) is finalized on the spot, so closing a million idle agents
+   * costs no Effect per agent.
+   */
   stopAllChildren(): Effect.Effect<void> {
     return Effect.suspend(() => {
       const cells = [...this.children.values()].reverse()
-      if (cells.length === 0) return exitVoid
-      return Effect.forEach(cells, (cell) => cell.shutdown(cell.shutdownMs, true, exitShutdown), {
-        discard: true,
-      })
+      let i = 0
+      const loop = (): Effect.Effect<void> => {
+        while (i < cells.length) {
+          const cell = cells[i++]
+          if (
+            cell.status === "running" &&
+            cell.worker === undefined &&
+            cell.sup === undefined &&
+            cell.behavior.terminate === undefined
+          ) {
+            cell.sched = Sched.Idle
+            cell.finalize(exitShutdown)
+          } else if (cell.status !== "stopped") {
+            return Effect.andThen(cell.shutdown(cell.shutdownMs, true, exitShutdown), Effect.suspend(loop))
+          }
+        }
+        return exitVoid
+      }
+      return loop()
     })
   }
 
