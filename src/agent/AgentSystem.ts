@@ -36,6 +36,8 @@ export type { LifecycleHook } from "./internal/runtime.ts"
  * ```
  */
 export interface Options {
+  /** Wrap every `ask` in a `troupe.agent.ask` client span (see telemetry/Telemetry). Default false. */
+  readonly traceAsks?: boolean
   /** Dead letters kept (oldest overwritten). Default 1000; 0 keeps only the count. */
   readonly deadLetterCapacity?: number
   /** Messages the dispatcher handles before yielding to other work. Default 8192. */
@@ -141,6 +143,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const runtime = new SystemRuntime(
         services,
         {
+          traceAsks: options.traceAsks ?? false,
           deadLetterCapacity: positiveInt("deadLetterCapacity", options.deadLetterCapacity, 1000, 0),
           dispatchBudget: positiveInt("dispatchBudget", options.dispatchBudget, 8192),
           batchSize: positiveInt("batchSize", options.batchSize, 64),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Scope, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { Agent, AgentSystem, DynamicSupervisor, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, settle } from "./support.ts"
@@ -230,5 +230,41 @@ describe("AgentSystem close during a restart", () => {
       }).pipe(Effect.provide(TestClock.layer())),
     )
     expect(result).toMatchObject({ agents: 0, fibers: 0 })
+  })
+})
+
+describe("AgentSystem traceAsks", () => {
+  it("wraps each ask in a troupe.agent.ask client span naming the agent", async () => {
+    const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+    const tracer = Tracer.make({
+      span: (options) => {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span as any)
+        return span
+      },
+    })
+    const reply = await Effect.runPromise(
+      Effect.gen(function* () {
+        type M = { readonly _tag: "Get" } & Agent.Request<number>
+        const ref = yield* Agent.spawn(
+          Agent.behavior<number, M>({
+            init: () => 7,
+            receive: (n, msg, ctx) => {
+              ctx.reply(msg, n)
+              return n
+            },
+          }),
+          { name: "pricer" },
+        )
+        return yield* ref.ask({ _tag: "Get" })
+      }).pipe(
+        Effect.provide(AgentSystem.layer({ traceAsks: true })),
+        Effect.scoped,
+        Effect.withTracer(tracer),
+      ),
+    )
+    expect(reply).toBe(7)
+    expect(spans.map((s) => s.name)).toEqual(["troupe.agent.ask"])
+    expect(spans[0].attributes.get("troupe.agent")).toBe("pricer")
   })
 })

@@ -13,6 +13,7 @@
  */
 import { Cause, type Context, Effect, Effectable, Exit, type Fiber, Schedule, type Scheduler } from "effect"
 import * as Metrics from "../../telemetry/Metrics.ts"
+import * as Telemetry from "../../telemetry/Telemetry.ts"
 import type {
   AgentRef,
   AgentStatus,
@@ -124,6 +125,7 @@ export interface LifecycleHook {
 }
 
 export interface SystemOptions {
+  readonly traceAsks: boolean
   readonly deadLetterCapacity: number
   readonly dispatchBudget: number
   readonly batchSize: number
@@ -943,7 +945,13 @@ class AskEffect extends Effectable.Class<any, any> {
     this.timeoutMs = timeoutMs
   }
   asEffect(): Effect.Effect<any, any> {
-    return this.cell.askNow(this.msg, this.timeoutMs)
+    const cell = this.cell
+    return cell.sys.options.traceAsks
+      ? Telemetry.withAskSpan(
+          cell.label,
+          Effect.suspend(() => cell.askNow(this.msg, this.timeoutMs)),
+        )
+      : cell.askNow(this.msg, this.timeoutMs)
   }
 }
 
