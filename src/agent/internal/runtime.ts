@@ -122,6 +122,8 @@ export interface LifecycleHook {
     info: { readonly name: string | undefined; readonly metadata: unknown },
   ) => unknown
   readonly onExit?: (ref: AgentRef<any>, reason: ExitReason) => void
+  /** Synchronously, each time a handler or a restart's init crashes (before the supervisor decides). */
+  readonly onCrash?: (ref: AgentRef<any>, cause: Cause.Cause<unknown>) => void
 }
 
 export interface SystemOptions {
@@ -674,6 +676,8 @@ export class Cell implements AgentRef<any> {
     this.sched = Sched.Idle
     if (env !== undefined) env.complete(Exit.fail(new AgentStopped({ agent: this.label, reason: "crashed" })))
     if (this.status === "stopping" || this.status === "stopped") return
+    const hooks = this.sys.hooks
+    for (let i = 0; i < hooks.length; i++) hooks[i].onCrash?.(this, cause)
     this.endThenReport({ _tag: "Failed", cause }, "crashed", !inInit)
   }
 
