@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test"
 import { Effect, Exit, Fiber, Layer, Schema, Scope, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import { Agent, AgentSystem, DynamicSupervisor, Supervisor } from "../../src/index.ts"
+import { Agent, AgentSystem, DynamicSupervisor, type Mailbox, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, settle } from "./support.ts"
 
 type Msg =
@@ -266,5 +266,44 @@ describe("AgentSystem traceAsks", () => {
     expect(reply).toBe(7)
     expect(spans.map((s) => s.name)).toEqual(["troupe.agent.ask"])
     expect(spans[0].attributes.get("troupe.agent")).toBe("pricer")
+  })
+})
+
+describe("AgentSystem.layerFromConfig", () => {
+  it("takes the default ask timeout and mailbox capacity from the validated Config", async () => {
+    const { Config } = await import("../../src/index.ts")
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        type M = ({ readonly _tag: "Never" } & Agent.Request<number>) | { readonly _tag: "Park" }
+        const ref = yield* Agent.spawn(
+          Agent.behavior<number, M>({
+            init: () => 0,
+            receive: (n, msg, ctx) => {
+              if (msg._tag === "Never") ctx.deferReply(msg)
+              return n
+            },
+          }),
+        )
+        const fiber = yield* Effect.forkChild(Effect.exit(ref.ask({ _tag: "Never" })))
+        yield* settle
+        yield* adjust(249)
+        const early = fiber.pollUnsafe()
+        yield* adjust(1)
+        const exit = yield* Fiber.join(fiber)
+        const system = yield* AgentSystem.AgentSystem
+        return { early, exit, capacity: (system.runtime.defaultMailbox as Mailbox.Resolved).capacity }
+      }).pipe(
+        Effect.provide(
+          AgentSystem.layerFromConfig().pipe(
+            Layer.provide(Config.layer({ initial: { agent: { askTimeoutMs: 250, mailboxCapacity: 32 } } })),
+          ),
+        ),
+        Effect.scoped,
+        Effect.provide(TestClock.layer()),
+      ),
+    )
+    expect(result.early).toBeUndefined()
+    expect(Exit.isFailure(result.exit)).toBe(true)
+    expect(result.capacity).toBe(32)
   })
 })

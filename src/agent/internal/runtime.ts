@@ -127,6 +127,7 @@ export interface LifecycleHook {
 }
 
 export interface SystemOptions {
+  readonly defaultMailbox: Mailbox.Resolved
   readonly traceAsks: boolean
   readonly deadLetterCapacity: number
   readonly dispatchBudget: number
@@ -150,6 +151,8 @@ export class SystemRuntime {
   readonly dispatcher: Scheduler.SchedulerDispatcher
   readonly clock: { currentTimeMillisUnsafe(): number }
   readonly metrics: KernelMetrics
+  /** Mailbox options of agents whose behaviour and spawn options set none. */
+  readonly defaultMailbox: Mailbox.Resolved
   root!: SupervisorCore
 
   readonly services: Context.Context<never>
@@ -165,6 +168,7 @@ export class SystemRuntime {
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
     this.metrics = bindKernelMetrics(services)
+    this.defaultMailbox = options.defaultMailbox
   }
 
   /**
@@ -308,7 +312,7 @@ export class Cell implements AgentRef<any> {
     this.mailboxOptions =
       options?.mailbox !== undefined || behavior.mailbox !== undefined
         ? Mailbox.resolve(options?.mailbox ?? behavior.mailbox, this.label)
-        : Mailbox.defaults
+        : sys.defaultMailbox
     this.ctx = new AgentCtx(this, 0)
   }
 
