@@ -6,7 +6,11 @@ type Msg = { readonly _tag: "Add"; readonly n: number } | ({ readonly _tag: "Sum
 
 const Summer = Agent.behavior<number, Msg>({
   init: () => 0,
-  receive: (sum, msg, ctx) => (msg._tag === "Add" ? sum + msg.n : (ctx.reply(msg, sum), sum)),
+  receive: (sum, msg, ctx) => {
+    if (msg._tag === "Add") return sum + msg.n
+    ctx.reply(msg, sum) // answers the ask
+    return sum
+  },
   mailbox: { capacity: 1024, overflow: "suspend" },
 })
 
