@@ -307,3 +307,30 @@ describe("AgentSystem.layerFromConfig", () => {
     expect(result.capacity).toBe(32)
   })
 })
+
+describe("AgentSystem mailbox depth metric", () => {
+  it("tracks queued messages across enqueue, handling, crash and stop", async () => {
+    const { Metrics } = await import("../../src/index.ts")
+    const seen = await runSystem(
+      Effect.gen(function* () {
+        const depth = yield* Metrics.bind(Metrics.agentMailboxDepth)
+        const base = (depth.value() as any).value as number
+        const read = () => ((depth.value() as any).value as number) - base
+        type M = { readonly _tag: "Park" } | { readonly _tag: "X" }
+        const W = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n, msg) => (msg._tag === "Park" ? Effect.as(Effect.never, n) : n),
+        })
+        const ref = yield* Agent.spawn(W, { shutdownMs: 0 })
+        yield* ref.tell({ _tag: "Park" })
+        yield* settle
+        const afterPark = read()
+        for (let i = 0; i < 5; i++) yield* ref.tell({ _tag: "X" })
+        const queued = read()
+        yield* ref.stop({ deadlineMs: 0 })
+        return [afterPark, queued, read()]
+      }),
+    )
+    expect(seen).toEqual([0, 5, 0])
+  })
+})

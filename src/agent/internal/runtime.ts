@@ -45,6 +45,8 @@ export interface KernelMetrics {
   readonly asksStopped: Metrics.Bound<number, any>
   readonly asksFull: Metrics.Bound<number, any>
   readonly active: Metrics.Bound<number, any>
+  readonly depth: Metrics.Bound<number, any>
+  readonly askLatency: Metrics.Bound<number, any>
 }
 
 const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => ({
@@ -55,6 +57,8 @@ const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => (
   asksStopped: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.stopped, services),
   asksFull: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.full, services),
   active: Metrics.bindUnsafe(Metrics.agentsActive, services),
+  depth: Metrics.bindUnsafe(Metrics.agentMailboxDepth, services),
+  askLatency: Metrics.bindUnsafe(Metrics.agentAskLatency, services),
 })
 
 /** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
@@ -347,6 +351,7 @@ export class Cell implements AgentRef<any> {
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
+          this.sys.metrics.depth.modify(-1)
           this.dropped++
           this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
@@ -356,6 +361,7 @@ export class Cell implements AgentRef<any> {
       }
     }
     mb.push(item)
+    this.sys.metrics.depth.modify(1)
     if (this.sched === Sched.Idle && status === "running") this.sys.schedule(this)
     return Offer.Ok
   }
@@ -364,6 +370,7 @@ export class Cell implements AgentRef<any> {
   offerSystem(item: unknown): void {
     if (this.status === "stopped") return
     ;(this.mailbox ??= new Deque()).push(item)
+    this.sys.metrics.depth.modify(1)
     if (this.sched === Sched.Idle && this.status === "running") this.sys.schedule(this)
   }
 
@@ -502,6 +509,7 @@ export class Cell implements AgentRef<any> {
   /** Takes the next message and lets one suspended sender in. */
   private take(mb: Deque<unknown>): unknown {
     const item = mb.shift()
+    this.sys.metrics.depth.modify(-1)
     const waiters = this.waiters
     if (waiters !== undefined && waiters.length > 0) this.admitWaiter(mb, waiters)
     return item
@@ -512,6 +520,7 @@ export class Cell implements AgentRef<any> {
       const w = waiters.shift()!
       if (w.cancelled) continue
       mb.push(w.item)
+      this.sys.metrics.depth.modify(1)
       w.resume(exitVoid)
       return
     }
@@ -790,6 +799,7 @@ export class Cell implements AgentRef<any> {
         agent: this.label,
         reason: deadReason === "crashed" ? "crashed" : "stopped",
       })
+      this.sys.metrics.depth.modify(-mb.length)
       for (const item of mb.drainAll()) {
         this.sys.deadLetter(this, item, deadReason)
         if (item instanceof AskEnvelope) item.complete(Exit.fail(err))
@@ -954,12 +964,19 @@ class AskEffect extends Effectable.Class<any, any> {
   }
   asEffect(): Effect.Effect<any, any> {
     const cell = this.cell
-    return cell.sys.options.traceAsks
-      ? Telemetry.withAskSpan(
-          cell.label,
-          Effect.suspend(() => cell.askNow(this.msg, this.timeoutMs)),
+    if (!cell.sys.options.traceAsks) return cell.askNow(this.msg, this.timeoutMs)
+    // traced: a client span, and the latency (ms, on the Clock) in troupe_agent_ask_latency_ms
+    const sys = cell.sys
+    return Telemetry.withAskSpan(
+      cell.label,
+      Effect.suspend(() => {
+        const started = sys.clock.currentTimeMillisUnsafe()
+        return Effect.ensuring(
+          cell.askNow(this.msg, this.timeoutMs),
+          Effect.sync(() => sys.metrics.askLatency.update(sys.clock.currentTimeMillisUnsafe() - started)),
         )
-      : cell.askNow(this.msg, this.timeoutMs)
+      }),
+    )
   }
 }
 
