@@ -17,6 +17,48 @@ const freshFile = () => join(dir, `events-${files++}.db`)
 
 eventStoreSuite("memory", () => EventLog.memory())
 eventStoreSuite("sqlite (bun:sqlite)", () => EventLog.sql(open(freshFile())))
+eventStoreSuite("sqlite, correlation ids indexed every 2 rows", () =>
+  EventLog.sql(open(freshFile()), { correlationBatch: 2 }),
+)
+
+describe("EventStore (sqlite correlations)", () => {
+  it("answers correlation queries like the memory log, across bulk indexing, retention and reopen", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.array(fc.option(fc.constantFrom("a", "b", "c")), { minLength: 1, maxLength: 9 }), {
+          maxLength: 12,
+        }),
+        (correlationBatch, maxEvents, batches) =>
+          runTest(
+            Effect.gen(function* () {
+              const path = freshFile()
+              const mem = yield* EventStore.make({ log: EventLog.memory(), retention: { maxEvents } })
+              const sqlStore = (log: EventLog.EventLog) => EventStore.make({ log, retention: { maxEvents } })
+              let sql = yield* sqlStore(EventLog.sql(open(path), { correlationBatch }))
+              for (const [i, batch] of batches.entries()) {
+                const events = batch.map((c, j) => ({ type: "t", data: j, correlationId: c ?? undefined }))
+                yield* mem.append(events)
+                yield* sql.append(events)
+                if (i === batches.length >> 1) {
+                  // reopen half-way (the log is closed with the store's own Scope only at the end)
+                  sql = yield* sqlStore(EventLog.sql(open(path), { correlationBatch }))
+                }
+                for (const correlationId of ["a", "b", "c"]) {
+                  for (const order of ["asc", "desc"] as const) {
+                    const q = { correlationId, order, limit: 5 }
+                    const want = (yield* mem.query(q)).map((e) => e.offset)
+                    expect((yield* sql.query(q)).map((e) => e.offset)).toEqual(want)
+                  }
+                }
+              }
+            }),
+          ),
+      ),
+      { numRuns: 25 },
+    ))
+})
 
 describe("EventStore (sqlite)", () => {
   it("keeps events, offsets and consumer positions across a close and reopen", async () => {
