@@ -21,6 +21,27 @@ eventStoreSuite("sqlite, correlation ids indexed every 2 rows", () =>
   EventLog.sql(open(freshFile()), { correlationBatch: 2 }),
 )
 
+describe("EventStore (sqlite batches)", () => {
+  it("writes large batches (multi-row chunks of 64, 16, 4 and 1) in order with contiguous offsets", () =>
+    runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(freshFile())) })
+        for (const n of [100, 37, 64, 1, 3]) {
+          const events = Array.from({ length: n }, (_, i) => ({
+            type: `t.n${n}`,
+            data: { i },
+            subject: `s${i}`,
+          }))
+          const stored = yield* s.append(events)
+          const back = yield* s.read(stored[0].offset, 1000)
+          expect(back).toEqual(stored)
+          expect(back.map((e) => e.data)).toEqual(events.map((e) => e.data))
+        }
+        expect(yield* s.info).toMatchObject({ firstOffset: 0, nextOffset: 205, count: 205 })
+      }),
+    ))
+})
+
 describe("EventStore (sqlite correlations)", () => {
   it("answers correlation queries like the memory log, across bulk indexing, retention and reopen", () =>
     fc.assert(

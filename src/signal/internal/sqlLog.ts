@@ -65,13 +65,25 @@ const toEvent = (r: SqlRow): StoredEvent => ({
 })
 
 const STATEMENT_CACHE = 64
+const COLUMN_COUNT = 11
 
 export const makeSqlLog = (db: SqlDriver, maxConsumers: number, correlationBatch: number): EventLog => {
   db.exec(SCHEMA)
-  const insert = db.prepare(
-    "INSERT INTO events (seq, id, type, source, subject, time, time_ms, correlation_id, causation_id, data, size) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  )
+  // multi-row inserts: a batch is written in chunks of 64, 16, 4 and 1 rows (one statement call per chunk
+  // instead of one per row; 64 rows x 11 columns stays below SQLite's historical 999-parameter limit)
+  const inserts = new Map<number, SqlStatement>()
+  const insertOf = (rows: number): SqlStatement => {
+    let st = inserts.get(rows)
+    if (st === undefined) {
+      st = db.prepare(
+        "INSERT INTO events (seq, id, type, source, subject, time, time_ms, correlation_id, causation_id, data, size) VALUES " +
+          Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", "),
+      )
+      inserts.set(rows, st)
+    }
+    return st
+  }
+  const params: SqlValue[] = []
   const setNext = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_offset', ?)")
   const begin = db.prepare("BEGIN")
   const commit = db.prepare("COMMIT")
@@ -141,25 +153,30 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number, correlationBatch
       const indexNow = next - indexedUpTo >= correlationBatch
       let added = 0
       transaction(() => {
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i]
-          const e = r.event
-          if (e.offset !== first + i)
-            throw new Error(`sqlite log: row ${i} has offset ${e.offset}, expected ${first + i}`)
-          insert.run(
-            first + i,
-            e.id,
-            e.type,
-            e.source,
-            e.subject ?? null,
-            e.time,
-            r.timeMs,
-            e.correlationId ?? null,
-            e.causationId ?? null,
-            JSON.stringify(e.data),
-            r.bytes,
-          )
-          added += r.bytes
+        let i = 0
+        while (i < rows.length) {
+          const left = rows.length - i
+          const chunk = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1
+          params.length = chunk * COLUMN_COUNT
+          for (let k = 0, p = 0; k < chunk; k++, i++) {
+            const r = rows[i]
+            const e = r.event
+            if (e.offset !== first + i)
+              throw new Error(`sqlite log: row ${i} has offset ${e.offset}, expected ${first + i}`)
+            params[p++] = first + i
+            params[p++] = e.id
+            params[p++] = e.type
+            params[p++] = e.source
+            params[p++] = e.subject ?? null
+            params[p++] = e.time
+            params[p++] = r.timeMs
+            params[p++] = e.correlationId ?? null
+            params[p++] = e.causationId ?? null
+            params[p++] = JSON.stringify(e.data)
+            params[p++] = r.bytes
+            added += r.bytes
+          }
+          insertOf(chunk).run(...params)
         }
         setNext.run(next)
         if (indexNow) {
