@@ -76,13 +76,18 @@ export class Ring<T> {
   }
 
   private grow(): void {
-    const old = this.buf
-    const next: (T | undefined)[] = new Array(old.length * 2)
-    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask]
-    this.buf = next
-    this.mask = next.length - 1
+    this.buf = doubled(this.buf, this.head, this.size)
+    this.mask = this.buf.length - 1
     this.head = 0
   }
+}
+
+/** A circular buffer's contents copied in order into an array twice its length (power of two). */
+const doubled = <T>(buf: ReadonlyArray<T | undefined>, head: number, size: number): (T | undefined)[] => {
+  const next: (T | undefined)[] = new Array(buf.length * 2)
+  const mask = buf.length - 1
+  for (let i = 0; i < size; i++) next[i] = buf[(head + i) & mask]
+  return next
 }
 
 /** Tracks one publish waiting for "suspend" targets to make room. */
@@ -222,11 +227,8 @@ export class BufferTarget extends Target {
   }
 
   private grow(): void {
-    const old = this.buf
-    const next: (Signal | undefined)[] = new Array(old.length * 2)
-    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask]
-    this.buf = next
-    this.mask = next.length - 1
+    this.buf = doubled(this.buf, this.head, this.size)
+    this.mask = this.buf.length - 1
     this.head = 0
   }
 
