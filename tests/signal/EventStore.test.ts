@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite"
 import { afterAll, describe, expect, it } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,6 +21,38 @@ eventStoreSuite("sqlite (bun:sqlite)", () => EventLog.sql(open(freshFile())))
 eventStoreSuite("sqlite, correlation ids indexed every 2 rows", () =>
   EventLog.sql(open(freshFile()), { correlationBatch: 2 }),
 )
+
+describe("EventStore (sqlite migration)", () => {
+  it("migrates a file with the old per-row correlation index and answers correlation queries", async () => {
+    const path = freshFile()
+    await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)) })
+        yield* s.append(
+          Array.from({ length: 30 }, (_, i) => ({ type: "t", data: i, correlationId: `c${i % 3}` })),
+        )
+      }),
+    )
+    // turn it into the old layout: no bulk index, a per-row index on correlation_id
+    const raw = new Database(path)
+    raw.exec("DELETE FROM correlations; DELETE FROM meta WHERE key = 'correlations_indexed'")
+    raw.exec("CREATE INDEX events_by_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL")
+    raw.close()
+    await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path), { correlationBatch: 8 }) })
+        const c1 = yield* s.query({ correlationId: "c1", order: "asc", limit: 100 })
+        expect(c1.map((e) => e.offset)).toEqual(Array.from({ length: 10 }, (_, i) => 3 * i + 1))
+      }),
+    )
+    const check = new Database(path)
+    const indexes = check.query("SELECT name FROM sqlite_master WHERE type = 'index'").all()
+    const entries = check.query("SELECT COUNT(*) AS n FROM correlations").get() as { n: number }
+    check.close()
+    expect(indexes.map((r) => (r as { name: string }).name)).not.toContain("events_by_correlation")
+    expect(entries.n).toBe(30)
+  })
+})
 
 describe("EventStore (sqlite batches)", () => {
   it("writes large batches (multi-row chunks of 64, 16, 4 and 1) in order with contiguous offsets", () =>

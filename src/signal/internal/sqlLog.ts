@@ -133,6 +133,16 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number, correlationBatch
     }
   }
 
+  // a file from before the bulk index (or one closed with a long tail): index its rows now, so a query by
+  // correlation id never scans more than `correlationBatch` rows
+  if (nextOffset - indexedUpTo >= correlationBatch) {
+    transaction(() => {
+      indexCorrelations.run(indexedUpTo)
+      setIndexed.run(nextOffset)
+    })
+    indexedUpTo = nextOffset
+  }
+
   // query statements differ by which filters are present: prepare each shape once (bounded cache)
   const shapes = new Map<string, SqlStatement>()
   const prepared = (sqlText: string): SqlStatement => {
