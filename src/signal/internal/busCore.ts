@@ -170,7 +170,8 @@ export class SinkTarget extends Target {
   }
 }
 
-const NO_PENDING: PendingPut[] = []
+// frozen: a push into the shared empty queue (instead of a fresh one) would throw rather than corrupt every target
+const NO_PENDING: PendingPut[] = Object.freeze([]) as unknown as PendingPut[]
 
 /**
  * A buffered subscription. Its ring buffer is inlined (`buf`, `head`, `size`, `mask`) rather than a separate
