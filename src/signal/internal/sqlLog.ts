@@ -8,7 +8,7 @@
  * append scatters each batch over as many index pages as it has distinct ids, and every commit writes all those
  * pages to the WAL (it was the largest cost of an append). Instead, the `correlations` table (clustered on
  * `(correlation_id, seq)`) covers the rows below a watermark kept in `meta`; once `correlationBatch` rows are past
- * it, the append that crosses the threshold indexes them in one sorted `INSERT ... SELECT` inside its own
+ * it, the append that crosses the threshold indexes them in one sorted `INSERT ... SELECT` inside its
  * transaction. A query by correlation id reads the indexed rows through that table and scans the (at most
  * `correlationBatch`) newer rows by offset. Entries of evicted rows are deleted lazily, in one pass once as many
  * rows were evicted as are retained, so the table stays below twice the retained rows (plus one batch).
