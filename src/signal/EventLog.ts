@@ -147,17 +147,23 @@ export interface EventLog {
 export interface LogOptions {
   /** Durable consumer names remembered; committing a new name beyond it forgets the least recently committed. Default 1,024. */
   readonly maxConsumers?: number
+  /**
+   * SQLite only: rows appended before their correlation ids are indexed, in one bulk insert (much cheaper than
+   * indexing every row as it is appended). A query by correlation id scans at most this many recent rows by
+   * offset. Default 4,096.
+   */
+  readonly correlationBatch?: number
 }
 
-const maxConsumersOf = (options: LogOptions | undefined): number => {
-  const n = options?.maxConsumers ?? 1024
+const positiveOption = (name: "maxConsumers" | "correlationBatch", n: number): number => {
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(
-      `EventLog: "maxConsumers" must be an integer >= 1, got ${n}. Pass maxConsumers >= 1.`,
-    )
+    throw new RangeError(`EventLog: "${name}" must be an integer >= 1, got ${n}. Pass ${name} >= 1.`)
   }
   return n
 }
+
+const maxConsumersOf = (options: LogOptions | undefined): number =>
+  positiveOption("maxConsumers", options?.maxConsumers ?? 1024)
 
 /**
  * The in-memory log (the default of `EventStore.make`).
@@ -170,8 +176,9 @@ const maxConsumersOf = (options: LogOptions | undefined): number => {
 export const memory = (options?: LogOptions): EventLog => makeMemoryLog(maxConsumersOf(options))
 
 /**
- * A SQLite log over `driver`, creating its tables if needed (`events`, `consumers`, `meta`). Closing the log
- * closes the driver.
+ * A SQLite log over `driver`, creating its tables if needed (`events`, `correlations`, `consumers`, `meta`).
+ * Closing the log closes the driver. Correlation ids are indexed in bulk every `correlationBatch` rows (see
+ * `LogOptions`); a file written by an earlier version (per-row correlation index) is migrated on open.
  *
  * @example
  * ```ts
@@ -180,4 +187,8 @@ export const memory = (options?: LogOptions): EventLog => makeMemoryLog(maxConsu
  * ```
  */
 export const sql = (driver: SqlDriver, options?: LogOptions): EventLog =>
-  makeSqlLog(driver, maxConsumersOf(options))
+  makeSqlLog(
+    driver,
+    maxConsumersOf(options),
+    positiveOption("correlationBatch", options?.correlationBatch ?? 4096),
+  )

@@ -406,7 +406,7 @@ const makeWithClock = (
     const now = ():
       | Effect.Effect<ReadonlyArray<Signal>, SubscriberOverflow | SubscriptionClosed>
       | undefined => {
-      if (t.ring.size > 0) return Effect.succeed(t.drain(max, count))
+      if (t.size > 0) return Effect.succeed(t.drain(max, count))
       if (t.state === "failed") {
         return Effect.fail(
           new SubscriberOverflow({ subscriptionId: t.id, pattern: t.pattern, capacity: t.capacity }),

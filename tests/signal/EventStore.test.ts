@@ -1,3 +1,4 @@
+import { Database } from "bun:sqlite"
 import { afterAll, describe, expect, it } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -17,6 +18,101 @@ const freshFile = () => join(dir, `events-${files++}.db`)
 
 eventStoreSuite("memory", () => EventLog.memory())
 eventStoreSuite("sqlite (bun:sqlite)", () => EventLog.sql(open(freshFile())))
+eventStoreSuite("sqlite, correlation ids indexed every 2 rows", () =>
+  EventLog.sql(open(freshFile()), { correlationBatch: 2 }),
+)
+
+describe("EventStore (sqlite migration)", () => {
+  it("migrates a file with the old per-row correlation index and answers correlation queries", async () => {
+    const path = freshFile()
+    await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path)) })
+        yield* s.append(
+          Array.from({ length: 30 }, (_, i) => ({ type: "t", data: i, correlationId: `c${i % 3}` })),
+        )
+      }),
+    )
+    // turn it into the old layout: no bulk index, a per-row index on correlation_id
+    const raw = new Database(path)
+    raw.exec("DELETE FROM correlations; DELETE FROM meta WHERE key = 'correlations_indexed'")
+    raw.exec("CREATE INDEX events_by_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL")
+    raw.close()
+    await runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(path), { correlationBatch: 8 }) })
+        const c1 = yield* s.query({ correlationId: "c1", order: "asc", limit: 100 })
+        expect(c1.map((e) => e.offset)).toEqual(Array.from({ length: 10 }, (_, i) => 3 * i + 1))
+      }),
+    )
+    const check = new Database(path)
+    const indexes = check.query("SELECT name FROM sqlite_master WHERE type = 'index'").all()
+    const entries = check.query("SELECT COUNT(*) AS n FROM correlations").get() as { n: number }
+    check.close()
+    expect(indexes.map((r) => (r as { name: string }).name)).not.toContain("events_by_correlation")
+    expect(entries.n).toBe(30)
+  })
+})
+
+describe("EventStore (sqlite batches)", () => {
+  it("writes large batches (multi-row chunks of 64, 16, 4 and 1) in order with contiguous offsets", () =>
+    runTest(
+      Effect.gen(function* () {
+        const s = yield* EventStore.make({ log: EventLog.sql(open(freshFile())) })
+        for (const n of [100, 37, 64, 1, 3]) {
+          const events = Array.from({ length: n }, (_, i) => ({
+            type: `t.n${n}`,
+            data: { i },
+            subject: `s${i}`,
+          }))
+          const stored = yield* s.append(events)
+          const back = yield* s.read(stored[0].offset, 1000)
+          expect(back).toEqual(stored)
+          expect(back.map((e) => e.data)).toEqual(events.map((e) => e.data))
+        }
+        expect(yield* s.info).toMatchObject({ firstOffset: 0, nextOffset: 205, count: 205 })
+      }),
+    ))
+})
+
+describe("EventStore (sqlite correlations)", () => {
+  it("answers correlation queries like the memory log, across bulk indexing, retention and reopen", () =>
+    fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 40 }),
+        fc.array(fc.array(fc.option(fc.constantFrom("a", "b", "c")), { minLength: 1, maxLength: 9 }), {
+          maxLength: 12,
+        }),
+        (correlationBatch, maxEvents, batches) =>
+          runTest(
+            Effect.gen(function* () {
+              const path = freshFile()
+              const mem = yield* EventStore.make({ log: EventLog.memory(), retention: { maxEvents } })
+              const sqlStore = (log: EventLog.EventLog) => EventStore.make({ log, retention: { maxEvents } })
+              let sql = yield* sqlStore(EventLog.sql(open(path), { correlationBatch }))
+              for (const [i, batch] of batches.entries()) {
+                const events = batch.map((c, j) => ({ type: "t", data: j, correlationId: c ?? undefined }))
+                yield* mem.append(events)
+                yield* sql.append(events)
+                if (i === batches.length >> 1) {
+                  // reopen half-way (the log is closed with the store's own Scope only at the end)
+                  sql = yield* sqlStore(EventLog.sql(open(path), { correlationBatch }))
+                }
+                for (const correlationId of ["a", "b", "c"]) {
+                  for (const order of ["asc", "desc"] as const) {
+                    const q = { correlationId, order, limit: 5 }
+                    const want = (yield* mem.query(q)).map((e) => e.offset)
+                    expect((yield* sql.query(q)).map((e) => e.offset)).toEqual(want)
+                  }
+                }
+              }
+            }),
+          ),
+      ),
+      { numRuns: 25 },
+    ))
+})
 
 describe("EventStore (sqlite)", () => {
   it("keeps events, offsets and consumer positions across a close and reopen", async () => {

@@ -15,7 +15,12 @@
  * ```
  */
 export interface OpenOptions {
-  /** SQLite `synchronous` pragma. Default `"NORMAL"`. */
+  /**
+   * SQLite `synchronous` pragma (WAL mode). Default `"NORMAL"`: a committed transaction survives a crash of the
+   * process, but the last ones may roll back after a power loss or OS crash (the file stays consistent).
+   * `"FULL"`: every commit also survives power loss (one fsync per commit, slower). `"OFF"`: no fsync at all;
+   * a power loss or OS crash may corrupt the file.
+   */
   readonly synchronous?: "OFF" | "NORMAL" | "FULL"
 }
 

@@ -76,13 +76,18 @@ export class Ring<T> {
   }
 
   private grow(): void {
-    const old = this.buf
-    const next: (T | undefined)[] = new Array(old.length * 2)
-    for (let i = 0; i < this.size; i++) next[i] = old[(this.head + i) & this.mask]
-    this.buf = next
-    this.mask = next.length - 1
+    this.buf = doubled(this.buf, this.head, this.size)
+    this.mask = this.buf.length - 1
     this.head = 0
   }
+}
+
+/** A circular buffer's contents copied in order into an array twice its length (power of two). */
+const doubled = <T>(buf: ReadonlyArray<T | undefined>, head: number, size: number): (T | undefined)[] => {
+  const next: (T | undefined)[] = new Array(buf.length * 2)
+  const mask = buf.length - 1
+  for (let i = 0; i < size; i++) next[i] = buf[(head + i) & mask]
+  return next
 }
 
 /** Tracks one publish waiting for "suspend" targets to make room. */
@@ -165,9 +170,24 @@ export class SinkTarget extends Target {
   }
 }
 
+// frozen: a push into the shared empty queue (instead of a fresh one) would throw rather than corrupt every target
+const NO_PENDING: PendingPut[] = Object.freeze([]) as unknown as PendingPut[]
+
+/**
+ * A buffered subscription. Its ring buffer is inlined (`buf`, `head`, `size`, `mask`) rather than a separate
+ * object, and the queue of waiting puts is only allocated while a "suspend" publisher waits: a delivery to a
+ * wildcard subscriber touches this object and one buffer slot, which matters when one publish reaches thousands
+ * of subscribers whose buffers are not in the CPU cache.
+ */
 export class BufferTarget extends Target {
-  readonly ring = new Ring<Signal>()
-  readonly pending: PendingPut[] = []
+  /** Buffered signals: a power-of-two circular array that grows on demand up to `capacity`. */
+  private buf: (Signal | undefined)[]
+  private mask: number
+  private head = 0
+  /** Signals in `buf`. */
+  size = 0
+  /** Puts of "suspend" publishers waiting for room (the shared empty array when there are none). */
+  pending: PendingPut[] = NO_PENDING
   readonly waiters: Array<() => void> = []
   /** Signals taken by a handler fiber but not yet handled; dead-lettered if the subscription closes first. */
   inFlight: ReadonlyArray<Signal> = []
@@ -187,13 +207,36 @@ export class BufferTarget extends Target {
     super(core, id, pattern, segments)
     this.capacity = capacity
     this.policy = policy
+    const initial = capacity < 16 ? 16 : 32
+    this.buf = new Array(initial)
+    this.mask = initial - 1
+  }
+
+  private push(signal: Signal): void {
+    if (this.size === this.buf.length) this.grow()
+    this.buf[(this.head + this.size) & this.mask] = signal
+    this.size++
+  }
+
+  private shift(): Signal {
+    const head = this.head
+    const v = this.buf[head] as Signal
+    this.buf[head] = undefined
+    this.head = (head + 1) & this.mask
+    this.size--
+    return v
+  }
+
+  private grow(): void {
+    this.buf = doubled(this.buf, this.head, this.size)
+    this.mask = this.buf.length - 1
+    this.head = 0
   }
 
   offer(signal: Signal): boolean {
-    const ring = this.ring
-    if (ring.size < this.capacity && this.pending.length === 0) {
-      ring.push(signal)
-      if (ring.size === 1 && this.waiters.length > 0 && !this.wakeQueued) this.core.scheduleWake(this)
+    if (this.size < this.capacity && this.pending === NO_PENDING) {
+      this.push(signal)
+      if (this.size === 1 && !this.wakeQueued && this.waiters.length > 0) this.core.scheduleWake(this)
       return false
     }
     switch (this.policy) {
@@ -202,10 +245,10 @@ export class BufferTarget extends Target {
         this.core.options.onDropped(1)
         return false
       case "dropOldest":
-        ring.shift()
+        this.shift()
         this.dropped++
         this.core.options.onDropped(1)
-        ring.push(signal)
+        this.push(signal)
         return false
       case "fail":
         this.core.deadLetter(
@@ -223,6 +266,7 @@ export class BufferTarget extends Target {
 
   enqueuePending(signal: Signal, pub: PendingPublish): void {
     const put: PendingPut = { signal, pub }
+    if (this.pending === NO_PENDING) this.pending = []
     this.pending.push(put)
     pub.remaining++
     pub.entries.push({ target: this, put })
@@ -233,30 +277,42 @@ export class BufferTarget extends Target {
     const i = this.pending.indexOf(put)
     if (i >= 0) {
       this.pending.splice(i, 1)
+      if (this.pending.length === 0) this.pending = NO_PENDING
       this.dropped++
       this.core.options.onDropped(1)
     }
   }
 
   buffered(): number {
-    return this.ring.size + this.pending.length
+    return this.size + this.pending.length
   }
 
   /** Takes up to `max` buffered signals (callers ensure size > 0), counting them delivered when `count`. */
   drain(max: number, count: boolean): Signal[] {
-    const ring = this.ring
-    const n = Math.min(ring.size, max)
+    const n = Math.min(this.size, max)
     const out: Signal[] = new Array(n)
-    for (let i = 0; i < n; i++) out[i] = ring.shift()
+    const buf = this.buf
+    const mask = this.mask
+    let head = this.head
+    for (let i = 0; i < n; i++) {
+      out[i] = buf[head] as Signal
+      buf[head] = undefined
+      head = (head + 1) & mask
+    }
+    this.head = head
+    this.size -= n
     if (count) {
       this.delivered += n
       this.core.options.onDelivered(n)
     }
     const pending = this.pending
-    while (pending.length > 0 && ring.size < this.capacity) {
-      const put = pending.shift()!
-      ring.push(put.signal)
-      put.pub.settle()
+    if (pending !== NO_PENDING) {
+      while (pending.length > 0 && this.size < this.capacity) {
+        const put = pending.shift()!
+        this.push(put.signal)
+        put.pub.settle()
+      }
+      if (pending.length === 0) this.pending = NO_PENDING
     }
     return out
   }
@@ -293,9 +349,10 @@ export class BufferTarget extends Target {
     }
     this.inFlight = []
     this.inFlightIndex = 0
-    while (this.ring.size > 0)
-      core.deadLetter(this, this.ring.shift(), "unsubscribed", "still buffered at close")
-    for (const put of this.pending.splice(0, this.pending.length)) {
+    while (this.size > 0) core.deadLetter(this, this.shift(), "unsubscribed", "still buffered at close")
+    const pending = this.pending
+    this.pending = NO_PENDING
+    for (const put of pending) {
       core.deadLetter(this, put.signal, "unsubscribed", "a suspended publish was still waiting at close")
       put.pub.settle()
     }

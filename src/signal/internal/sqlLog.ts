@@ -3,6 +3,15 @@
  * KEY), a `meta` row holding the next offset (so offsets are never reused after retention empties the table),
  * and a `consumers` table for durable consumer positions. Count and byte totals are read once at open and then
  * maintained in memory (single-writer assumption).
+ *
+ * Correlation ids are indexed in bulk, not per row: an index on `correlation_id` kept up to date by every
+ * append scatters each batch over as many index pages as it has distinct ids, and every commit writes all those
+ * pages to the WAL (it was the largest cost of an append). Instead, the `correlations` table (clustered on
+ * `(correlation_id, seq)`) covers the rows below a watermark kept in `meta`; once `correlationBatch` rows are past
+ * it, the append that crosses the threshold indexes them in one sorted `INSERT ... SELECT` inside its
+ * transaction. A query by correlation id reads the indexed rows through that table and scans the (at most
+ * `correlationBatch`) newer rows by offset. Entries of evicted rows are deleted lazily, in one pass once as many
+ * rows were evicted as are retained, so the table stays below twice the retained rows (plus one batch).
  */
 import type { EventLog, EventRow, EvictLimits, LogInfo, LogQuery, StoredEvent } from "../EventLog.ts"
 import type { SqlDriver, SqlRow, SqlStatement, SqlValue } from "../SqlDriver.ts"
@@ -24,7 +33,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time_ms);
 CREATE INDEX IF NOT EXISTS events_by_id ON events (id);
-CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL;
+DROP INDEX IF EXISTS events_by_correlation;
+CREATE TABLE IF NOT EXISTS correlations (
+  correlation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (correlation_id, seq)
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS events_by_causation ON events (causation_id) WHERE causation_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS consumers (name TEXT PRIMARY KEY, next_offset INTEGER NOT NULL, stamp INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -51,13 +65,25 @@ const toEvent = (r: SqlRow): StoredEvent => ({
 })
 
 const STATEMENT_CACHE = 64
+const COLUMN_COUNT = 11
 
-export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
+export const makeSqlLog = (db: SqlDriver, maxConsumers: number, correlationBatch: number): EventLog => {
   db.exec(SCHEMA)
-  const insert = db.prepare(
-    "INSERT INTO events (seq, id, type, source, subject, time, time_ms, correlation_id, causation_id, data, size) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-  )
+  // multi-row inserts: a batch is written in chunks of 64, 16, 4 and 1 rows (one statement call per chunk
+  // instead of one per row; 64 rows x 11 columns stays below SQLite's historical 999-parameter limit)
+  const inserts = new Map<number, SqlStatement>()
+  const insertOf = (rows: number): SqlStatement => {
+    let st = inserts.get(rows)
+    if (st === undefined) {
+      st = db.prepare(
+        "INSERT INTO events (seq, id, type, source, subject, time, time_ms, correlation_id, causation_id, data, size) VALUES " +
+          Array.from({ length: rows }, () => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", "),
+      )
+      inserts.set(rows, st)
+    }
+    return st
+  }
+  const params: SqlValue[] = []
   const setNext = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('next_offset', ?)")
   const begin = db.prepare("BEGIN")
   const commit = db.prepare("COMMIT")
@@ -75,6 +101,12 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
     "INSERT OR REPLACE INTO consumers (name, next_offset, stamp) VALUES (?, ?, ?)",
   )
   const maxStamp = db.prepare("SELECT COALESCE(MAX(stamp), 0) AS s FROM consumers")
+  const indexCorrelations = db.prepare(
+    "INSERT OR IGNORE INTO correlations (correlation_id, seq) SELECT correlation_id, seq FROM events " +
+      "WHERE seq >= ? AND correlation_id IS NOT NULL ORDER BY correlation_id, seq",
+  )
+  const setIndexed = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('correlations_indexed', ?)")
+  const pruneCorrelations = db.prepare("DELETE FROM correlations WHERE seq < ?")
 
   const totals = db
     .prepare("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b, MIN(seq) AS lo, MAX(seq) AS hi FROM events")
@@ -85,6 +117,9 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
   let nextOffset = Math.max(num(meta?.value), totals.hi === null ? 0 : num(totals.hi) + 1)
   let firstOffset = totals.lo === null ? nextOffset : num(totals.lo)
   let stamp = num(maxStamp.get()!.s)
+  // rows with seq >= indexedUpTo are not in `correlations` yet; entries below prunedBelow were deleted
+  let indexedUpTo = num(db.prepare("SELECT value FROM meta WHERE key = 'correlations_indexed'").get()?.value)
+  let prunedBelow = 0
 
   const transaction = <A>(body: () => A): A => {
     begin.run()
@@ -96,6 +131,16 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
       rollback.run()
       throw e
     }
+  }
+
+  // a file from before the bulk index (or one closed with a long tail): index its rows now, so a query by
+  // correlation id never scans more than `correlationBatch` rows
+  if (nextOffset - indexedUpTo >= correlationBatch) {
+    transaction(() => {
+      indexCorrelations.run(indexedUpTo)
+      setIndexed.run(nextOffset)
+    })
+    indexedUpTo = nextOffset
   }
 
   // query statements differ by which filters are present: prepare each shape once (bounded cache)
@@ -114,32 +159,44 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
     kind: "sqlite",
     append(rows: ReadonlyArray<EventRow>): number {
       const first = nextOffset
+      const next = first + rows.length
+      const indexNow = next - indexedUpTo >= correlationBatch
       let added = 0
       transaction(() => {
-        for (let i = 0; i < rows.length; i++) {
-          const r = rows[i]
-          const e = r.event
-          if (e.offset !== first + i)
-            throw new Error(`sqlite log: row ${i} has offset ${e.offset}, expected ${first + i}`)
-          insert.run(
-            first + i,
-            e.id,
-            e.type,
-            e.source,
-            e.subject ?? null,
-            e.time,
-            r.timeMs,
-            e.correlationId ?? null,
-            e.causationId ?? null,
-            JSON.stringify(e.data),
-            r.bytes,
-          )
-          added += r.bytes
+        let i = 0
+        while (i < rows.length) {
+          const left = rows.length - i
+          const chunk = left >= 64 ? 64 : left >= 16 ? 16 : left >= 4 ? 4 : 1
+          params.length = chunk * COLUMN_COUNT
+          for (let k = 0, p = 0; k < chunk; k++, i++) {
+            const r = rows[i]
+            const e = r.event
+            if (e.offset !== first + i)
+              throw new Error(`sqlite log: row ${i} has offset ${e.offset}, expected ${first + i}`)
+            params[p++] = first + i
+            params[p++] = e.id
+            params[p++] = e.type
+            params[p++] = e.source
+            params[p++] = e.subject ?? null
+            params[p++] = e.time
+            params[p++] = r.timeMs
+            params[p++] = e.correlationId ?? null
+            params[p++] = e.causationId ?? null
+            params[p++] = JSON.stringify(e.data)
+            params[p++] = r.bytes
+            added += r.bytes
+          }
+          insertOf(chunk).run(...params)
         }
-        setNext.run(first + rows.length)
+        setNext.run(next)
+        if (indexNow) {
+          indexCorrelations.run(indexedUpTo)
+          setIndexed.run(next)
+        }
       })
+      if (indexNow) indexedUpTo = next
       if (count === 0) firstOffset = first
-      nextOffset = first + rows.length
+      nextOffset = next
       count += rows.length
       bytes += added
       return first
@@ -157,7 +214,15 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
       }
       if (q.fromTimeMs !== undefined) where.push("time_ms >= ?") && params.push(q.fromTimeMs)
       if (q.toTimeMs !== undefined) where.push("time_ms < ?") && params.push(q.toTimeMs)
-      if (q.correlationId !== undefined) where.push("correlation_id = ?") && params.push(q.correlationId)
+      if (q.correlationId !== undefined) {
+        // offsets of the indexed rows from `correlations`, of the newer ones by a rowid range (an OR here
+        // would let the planner pick a full scan)
+        where.push(
+          "seq IN (SELECT seq FROM correlations WHERE correlation_id = ? " +
+            "UNION ALL SELECT seq FROM events WHERE seq >= ? AND correlation_id = ?)",
+        )
+        params.push(q.correlationId, indexedUpTo, q.correlationId)
+      }
       if (q.causationId !== undefined) where.push("causation_id = ?") && params.push(q.causationId)
       if (q.fromOffset !== undefined) where.push("seq >= ?") && params.push(q.fromOffset)
       if (q.toOffset !== undefined) where.push("seq < ?") && params.push(q.toOffset)
@@ -205,7 +270,13 @@ export const makeSqlLog = (db: SqlDriver, maxConsumers: number): EventLog => {
       }
       const removed = count - left
       if (removed === 0) return 0
-      transaction(() => deleteBefore.run(cut))
+      // entries of evicted rows match no event: delete them once as many rows were evicted as are kept
+      const prune = cut - prunedBelow >= Math.max(left, correlationBatch)
+      transaction(() => {
+        deleteBefore.run(cut)
+        if (prune) pruneCorrelations.run(cut)
+      })
+      if (prune) prunedBelow = cut
       count = left
       bytes = leftBytes
       firstOffset = count === 0 ? nextOffset : cut
