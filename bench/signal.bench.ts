@@ -48,10 +48,49 @@ const deliveries = (patterns: ReadonlyArray<string>, topics: ReadonlyArray<strin
     }),
   )
 
-const exactTopic = () => {
-  const patterns = Array.from({ length: 1000 }, () => "bench.topic")
-  const topics = Array.from({ length: 1000 }, () => "bench.topic")
-  return deliveries(patterns, topics, 1000 * 1000)
+/**
+ * The same with `patterns.length` subscribed agents (`subscribeAgent`): each counts what it receives in
+ * its handler. Agents are this runtime's subscribers and the analog of the OTP baseline's processes; an
+ * idle agent holds no fiber, so waking 10k of them costs a run-queue push each, not a fiber resume.
+ */
+const deliveriesToAgents = (
+  patterns: ReadonlyArray<string>,
+  topics: ReadonlyArray<string>,
+  expected: number,
+) =>
+  run$(
+    Effect.gen(function* () {
+      const bus = yield* SignalBus.make()
+      let delivered = 0
+      const done = Deferred.makeUnsafe<void>()
+      const Counter = Agent.behavior<number, SignalBus.SignalMessage>({
+        init: () => 0,
+        receive: (n) => {
+          if (++delivered === expected) Deferred.doneUnsafe(done, Effect.void)
+          return n + 1
+        },
+        mailbox: { capacity: 4096 },
+      })
+      for (const p of patterns) {
+        const ref = yield* Agent.spawn(Counter)
+        yield* bus.subscribeAgent(ref, p, SignalBus.asMessage)
+      }
+      gc()
+      const t0 = now()
+      for (let j = 0; j < topics.length; j++) yield* bus.publish({ type: topics[j], data: j })
+      yield* Deferred.await(done)
+      return expected / ((now() - t0) / 1000)
+    }).pipe(Effect.provide(AgentSystem.layer())),
+  )
+
+const exactFixture = () => ({
+  patterns: Array.from({ length: 1000 }, () => "bench.topic"),
+  topics: Array.from({ length: 1000 }, () => "bench.topic"),
+})
+
+const exactTopic = (to: typeof deliveries = deliveries) => {
+  const { patterns, topics } = exactFixture()
+  return to(patterns, topics, 1000 * 1000)
 }
 
 /**
@@ -88,7 +127,7 @@ const wildcardFixture = () => {
   return { patterns, topics }
 }
 
-const wildcard = () => {
+const wildcard = (to: typeof deliveries = deliveries) => {
   const { patterns, topics } = wildcardFixture()
   // count the expected deliveries with a throwaway bus of sinks
   return Effect.runPromise(
@@ -101,7 +140,7 @@ const wildcard = () => {
         return n
       }),
     ),
-  ).then((expected) => deliveries(patterns, topics, expected).then((rate) => [rate, expected] as const))
+  ).then((expected) => to(patterns, topics, expected).then((rate) => [rate, expected] as const))
 }
 
 /** The wildcard fixture routed to 10k synchronous sinks: the cost of matching and routing alone. */
@@ -228,10 +267,12 @@ const retainedBytes = () =>
   )
 
 export const run = async () => {
-  note("signal: exact-topic deliveries (1 publisher, 1,000 subscriber fibers, 1,000 publishes)")
+  // The two delivery figures use agent subscribers (the runtime's subscribers, as OTP's are processes);
+  // the same fixtures with one Effect fiber per subscription follow as *_fibers figures.
+  note("signal: exact-topic deliveries (1 publisher, 1,000 subscribed agents, 1,000 publishes)")
   const exact: number[] = []
-  await exactTopic() // warm-up
-  for (let r = 0; r < 7; r++) exact.push(await exactTopic())
+  await exactTopic(deliveriesToAgents) // warm-up
+  for (let r = 0; r < 7; r++) exact.push(await exactTopic(deliveriesToAgents))
   const exactFigure = median(exact)
   emit({
     name: "signal.deliveries_per_s",
@@ -241,12 +282,12 @@ export const run = async () => {
     peerValue: OTP_PUBSUB_DELIVERIES_PER_S,
   })
 
-  note("signal: wildcard deliveries (10k mixed subscriptions, 1,000 publishes over 100 distinct topics)")
+  note("signal: wildcard deliveries (10k subscribed agents with mixed patterns, 1,000 publishes)")
   const wild: number[] = []
   let wildDeliveries = 0
-  await wildcard() // warm-up
-  for (let r = 0; r < 5; r++) {
-    const [rate, n] = await wildcard()
+  await wildcard(deliveriesToAgents) // warm-up
+  for (let r = 0; r < 7; r++) {
+    const [rate, n] = await wildcard(deliveriesToAgents)
     wild.push(rate)
     wildDeliveries = n
   }
@@ -257,6 +298,23 @@ export const run = async () => {
     unit: "deliveries/s",
     peer: "signal.deliveries_per_s",
     peerValue: exactFigure,
+  })
+
+  note("signal: the same two fixtures with one subscriber fiber (takeBatch) per subscription")
+  const exactF: number[] = []
+  await exactTopic() // warm-up
+  for (let r = 0; r < 5; r++) exactF.push(await exactTopic())
+  const exactFibers = median(exactF)
+  emit({ name: "signal.deliveries_fibers_per_s", value: exactFibers, unit: "deliveries/s" })
+  const wildF: number[] = []
+  await wildcard() // warm-up
+  for (let r = 0; r < 5; r++) wildF.push((await wildcard())[0])
+  emit({
+    name: "signal.wildcard_deliveries_fibers_per_s",
+    value: median(wildF),
+    unit: "deliveries/s",
+    peer: "signal.deliveries_fibers_per_s",
+    peerValue: exactFibers,
   })
 
   note(
