@@ -90,45 +90,83 @@ const nsPerCallAsync = async (n: number, fn: () => Promise<unknown>): Promise<nu
 /**
  * Overheads are measured in interleaved rounds (ours with/without breaker, each peer, the peers' bare
  * baseline), each round's overhead = with - without, and the median round is reported: load from other
- * processes then hits both sides of each subtraction alike.
+ * processes then hits both sides of each subtraction alike. Every other round runs the sides in reverse
+ * order, so neither side always runs first. Two warm-up rounds are dropped.
+ *
+ * Ours is measured around two no-ops: `Effect.void` (already completed: an `Exit`) and
+ * `Effect.sync(() => undefined)` (one interpreter step, like any effect that does work).
  */
-const breakerOverhead = async (): Promise<{ ours: number; cockatiel: number; opossum: number }> => {
+const breakerOverhead = async (): Promise<{
+  completed: number
+  suspended: number
+  cockatiel: number
+  opossum: number
+}> => {
   const N = 300_000
   const P = 100_000
   const breaker = Effect.runSync(CircuitBreaker.make())
-  const noop = Effect.void
-  const withBreaker = Effect.gen(function* () {
-    for (let i = 0; i < N; i++) yield* breaker.run(noop)
+  const loops = (noop: Effect.Effect<void>) => ({
+    with: Effect.gen(function* () {
+      for (let i = 0; i < N; i++) yield* breaker.run(noop)
+    }),
+    without: Effect.gen(function* () {
+      for (let i = 0; i < N; i++) yield* noop
+    }),
   })
-  const without = Effect.gen(function* () {
-    for (let i = 0; i < N; i++) yield* noop
-  })
+  const completed = loops(Effect.void)
+  const suspended = loops(Effect.sync(() => undefined))
   const effectNs = (program: Effect.Effect<void, unknown>): number => {
     const t = now()
     Effect.runSync(program)
     return ((now() - t) * 1e6) / N
   }
+  const overhead = (
+    p: { with: Effect.Effect<void, unknown>; without: Effect.Effect<void, unknown> },
+    flip: boolean,
+  ) => {
+    if (flip) {
+      const b = effectNs(p.without)
+      return effectNs(p.with) - b
+    }
+    const a = effectNs(p.with)
+    return a - effectNs(p.without)
+  }
   const fn = async () => undefined
   const cb = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
   const ob = new Opossum(fn, { timeout: false, resetTimeout: 10_000 })
   const ours: number[] = []
+  const oursSuspended: number[] = []
   const cockatiel: number[] = []
   const opossum: number[] = []
   for (let round = 0; round < 9; round++) {
-    const a = effectNs(withBreaker)
-    const b = effectNs(without)
+    const flip = round % 2 === 1
+    const a = overhead(completed, flip)
+    const s = overhead(suspended, flip)
     const base1 = await nsPerCallAsync(P, fn)
-    const c = await nsPerCallAsync(P, () => cb.execute(fn))
-    const o = await nsPerCallAsync(P, () => ob.fire())
+    let c = 0
+    let o = 0
+    if (flip) {
+      o = await nsPerCallAsync(P, () => ob.fire())
+      c = await nsPerCallAsync(P, () => cb.execute(fn))
+    } else {
+      c = await nsPerCallAsync(P, () => cb.execute(fn))
+      o = await nsPerCallAsync(P, () => ob.fire())
+    }
     const base2 = await nsPerCallAsync(P, fn)
     if (round < 2) continue // warm-up rounds
     const base = (base1 + base2) / 2
-    ours.push(a - b)
+    ours.push(a)
+    oursSuspended.push(s)
     cockatiel.push(c - base)
     opossum.push(o - base)
   }
   ob.shutdown()
-  return { ours: median(ours), cockatiel: median(cockatiel), opossum: median(opossum) }
+  return {
+    completed: median(ours),
+    suspended: median(oursSuspended),
+    cockatiel: median(cockatiel),
+    opossum: median(opossum),
+  }
 }
 
 const keyBytes = (): { perKey: number; afterEviction: number; sizeAfter: number } => {
@@ -197,18 +235,22 @@ export const run = async (): Promise<void> => {
 
   note("resilience: breaker overhead (closed breaker around a no-op)")
   const b = await breakerOverhead()
-  emit({
-    name: "resilience.breaker_overhead_ns",
-    value: b.ours,
-    unit: "ns",
-    peer: "cockatiel",
-    peerValue: b.cockatiel,
-  })
-  emit({
-    name: "resilience.breaker_overhead_ns",
-    value: b.ours,
-    unit: "ns",
-    peer: "opossum",
-    peerValue: b.opossum,
-  })
+  for (const [peer, peerValue] of [
+    ["cockatiel", b.cockatiel],
+    ["opossum", b.opossum],
+  ] as const) {
+    emit({ name: "resilience.breaker_overhead_ns", value: b.completed, unit: "ns", peer, peerValue })
+  }
+  for (const [peer, peerValue] of [
+    ["cockatiel", b.cockatiel],
+    ["opossum", b.opossum],
+  ] as const) {
+    emit({
+      name: "resilience.breaker_overhead_suspended_ns",
+      value: b.suspended,
+      unit: "ns",
+      peer,
+      peerValue,
+    })
+  }
 }

@@ -466,29 +466,39 @@ const settle = (core: Core, exit: Exit.Exit<any, any>): Exit.Exit<any, any> => {
 /**
  * `yield*` of a call inside `Effect.gen`: the first `next` runs when the generator reaches the call, so the
  * admission happens there, at run time, exactly as in `evaluate`. A completed `effect` is settled inline and
- * its value handed straight back to the generator; any other is yielded to the fiber wrapped by {@link guard}.
+ * its value handed straight back to the generator. Any other is yielded to the fiber: closed and untimed, with
+ * only a failure handler (the generator hands the success value to the second `next`, which records it);
+ * otherwise wrapped by {@link guard}.
  */
 class CallIterator {
   value: unknown
   done = false
+  /** Closed and untimed: the breaker and generation admitted, whose success the second `next` records. */
+  core: Core | undefined = undefined
+  generation = -1
   constructor(call: Call) {
     this.value = call
   }
   next(a: unknown): IteratorResult<unknown, unknown> {
     if (this.done) {
       this.value = a
+      if (this.core !== undefined) this.core.closedSuccess(this.generation)
       return this as IteratorReturnResult<unknown>
     }
     this.done = true
     const call = this.value as Call
+    const core = call.core
     const inner = call.inner
     if (Exit.isExit(inner)) {
-      const out = settle(call.core, inner)
+      const out = settle(core, inner)
       if (out._tag === "Failure") return { value: out, done: false }
       this.value = out.value
       return this as IteratorReturnResult<unknown>
     }
-    return { value: guard(call.core, inner), done: false }
+    if (!core.fast) return { value: guard(core, inner), done: false }
+    this.generation = core.generation
+    this.core = core
+    return { value: Effect.catchCause(inner, core.closedHandlers().onFailure), done: false }
   }
 }
 
