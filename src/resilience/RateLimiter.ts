@@ -173,7 +173,12 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
   const policy = limits.map((l) => `${l.limit} per ${l.windowMs} ms (${l.algorithm})`).join(" and ")
   return Effect.gen(function* () {
     const clock = yield* Clock.Clock
-    const now = (): number => Math.floor(clock.currentTimeMillisUnsafe())
+    // The live clock's reading is `Date.now()`, whole ms already: call that directly, without the service's
+    // method dispatch or a `Math.floor`. Any other clock (a `TestClock`, a custom one) is read through the service.
+    const now: () => number =
+      clock.currentTimeMillisUnsafe === Clock.Clock.defaultValue().currentTimeMillisUnsafe
+        ? Date.now
+        : () => Math.floor(clock.currentTimeMillisUnsafe())
     const store: RateLimiterStore = yield* factory({ limits, maxKeys, overflow, epochMs: now() })
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)
     const sync = store.decideUnsafe
@@ -203,7 +208,7 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
           ? undefined
           : (key, cost = 1) => {
               if (cost !== 1 && badCost(cost)) throw costError(name, cost, maxCost)
-              return sync(key, cost, Math.floor(clock.currentTimeMillisUnsafe()), true)
+              return sync(key, cost, now(), true)
             },
     }
     return limiter
