@@ -177,7 +177,7 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
     // method dispatch or a `Math.floor`. Any other clock (a `TestClock`, a custom one) is read through the service.
     const now: () => number =
       clock.currentTimeMillisUnsafe === Clock.Clock.defaultValue().currentTimeMillisUnsafe
-        ? Date.now
+        ? () => Date.now()
         : () => Math.floor(clock.currentTimeMillisUnsafe())
     const store: RateLimiterStore = yield* factory({ limits, maxKeys, overflow, epochMs: now() })
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)

@@ -34,6 +34,7 @@
 import { Effect } from "effect"
 import {
   type Band,
+  type BandOut,
   FixedWindowBand,
   GcraBand,
   SlidingLogBand,
@@ -145,8 +146,16 @@ export const makeMemoryUnsafe = (
     config.maxKeys,
     config.overflow,
   )
-  const decideUnsafe = (key: string, cost: number, nowMs: number, commit: boolean): Decision =>
-    state.decide(key, cost, nowMs, commit)
+  const out: BandOut = { remaining: 0, resetAfterMs: 0, retryAfterMs: 0 }
+  const decideUnsafe = (key: string, cost: number, nowMs: number, commit: boolean): Decision => {
+    const allowed = state.decide(key, cost, nowMs, commit, out)
+    return {
+      allowed,
+      remaining: out.remaining,
+      resetAfterMs: out.resetAfterMs,
+      retryAfterMs: out.retryAfterMs,
+    }
+  }
   return {
     decide: (key, cost, nowMs, commit) => Effect.sync(() => decideUnsafe(key, cost, nowMs, commit)),
     decideUnsafe,

@@ -10,7 +10,6 @@
  *   recently seen of the sample (that key starts fresh next time); `"reject"` denies requests for new keys.
  * @internal
  */
-import type { Decision } from "../RateLimiterStore.ts"
 import type { Band, BandOut } from "./limiterBands.ts"
 
 const INITIAL_SLOTS = 1024
@@ -44,33 +43,22 @@ export class MemoryStoreState {
     return this.map.size
   }
 
-  /**
-   * Decides for `key` at `now`. The returned object is fresh (callers may keep it): the bands write their
-   * figures straight into it, so a decision allocates one object and copies nothing.
-   */
-  decide(key: string, cost: number, now: number, commit: boolean): Decision {
-    const out: { -readonly [K in keyof Decision]: Decision[K] } = {
-      allowed: false,
-      remaining: 0,
-      resetAfterMs: 0,
-      retryAfterMs: 0,
-    }
+  /** Decides for `key` at `now`; returns `allowed` and fills `out`. */
+  decide(key: string, cost: number, now: number, commit: boolean, out: BandOut): boolean {
     let slot = this.map.get(key)
     if (slot === undefined) {
       slot = this.insert(key, now)
       if (slot < 0) {
+        out.remaining = 0
         out.resetAfterMs = this.minWindow
         out.retryAfterMs = this.minWindow
-        return out
+        return false
       }
     }
     this.seen[slot] = now
     const single = this.single
-    out.allowed =
-      single !== undefined
-        ? single.decide(slot, now, cost, commit, out)
-        : this.decideAll(slot, cost, now, commit, out)
-    return out
+    if (single !== undefined) return single.decide(slot, now, cost, commit, out)
+    return this.decideAll(slot, cost, now, commit, out)
   }
 
   private decideAll(slot: number, cost: number, now: number, commit: boolean, out: BandOut): boolean {
