@@ -1,7 +1,8 @@
 /**
  * Resilience benchmarks: limiter decisions, breaker overhead, bytes per limiter key.
  * Peers (rate-limiter-flexible, cockatiel, opossum) are measured in the same run.
- * `OTP_LIVE=1` re-runs the OTP `ets_counter` group for a live comparison figure (else today's recorded one).
+ * `OTP_LIVE=1` re-runs the OTP `ets_counter` group for a live comparison figure (else today's recorded one),
+ * between two halves of our limiter rounds.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
@@ -16,7 +17,11 @@ import { emit, heapUsed, median, medianOf, note, now } from "./harness.ts"
 const KEYS = 10_000
 const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
 
-const limiterDecisions = async (): Promise<[number, number, number]> => {
+/**
+ * Limiter decisions: ours in rounds on both sides of `between` (the live OTP run, when asked for), so that
+ * ours and OTP meet the same load; the figure is the median of all rounds.
+ */
+const limiterDecisions = async (between: () => void): Promise<[number, number, number]> => {
   // 100 per second per key: with 10k keys round-robin the decisions are a mix of allowed and refused.
   const limiter = Effect.runSync(
     RateLimiter.make({ algorithm: "token-bucket", limit: 100, windowMs: 1000, maxKeys: 20_000 }),
@@ -25,11 +30,15 @@ const limiterDecisions = async (): Promise<[number, number, number]> => {
   const N = 3_000_000
   let sink = 0
   for (let i = 0; i < 200_000; i++) sink += check(keys[i % KEYS]).remaining // warm-up
-  const ours = await medianOf(5, () => {
+  const round = (): number => {
     const t = now()
     for (let i = 0; i < N; i++) if (check(keys[i % KEYS]).allowed) sink++
     return N / ((now() - t) / 1000)
-  })
+  }
+  const rounds = [round(), round(), round()]
+  between()
+  rounds.push(round(), round(), round())
+  const ours = median(rounds)
   const M = 300_000
   const effectPath = await medianOf(3, () => {
     const t = now()
@@ -90,45 +99,83 @@ const nsPerCallAsync = async (n: number, fn: () => Promise<unknown>): Promise<nu
 /**
  * Overheads are measured in interleaved rounds (ours with/without breaker, each peer, the peers' bare
  * baseline), each round's overhead = with - without, and the median round is reported: load from other
- * processes then hits both sides of each subtraction alike.
+ * processes then hits both sides of each subtraction alike. Every other round runs the sides in reverse
+ * order, so neither side always runs first. Two warm-up rounds are dropped.
+ *
+ * Ours is measured around two no-ops: `Effect.void` (already completed: an `Exit`) and
+ * `Effect.sync(() => undefined)` (one interpreter step, like any effect that does work).
  */
-const breakerOverhead = async (): Promise<{ ours: number; cockatiel: number; opossum: number }> => {
+const breakerOverhead = async (): Promise<{
+  completed: number
+  suspended: number
+  cockatiel: number
+  opossum: number
+}> => {
   const N = 300_000
   const P = 100_000
   const breaker = Effect.runSync(CircuitBreaker.make())
-  const noop = Effect.void
-  const withBreaker = Effect.gen(function* () {
-    for (let i = 0; i < N; i++) yield* breaker.run(noop)
+  const loops = (noop: Effect.Effect<void>) => ({
+    with: Effect.gen(function* () {
+      for (let i = 0; i < N; i++) yield* breaker.run(noop)
+    }),
+    without: Effect.gen(function* () {
+      for (let i = 0; i < N; i++) yield* noop
+    }),
   })
-  const without = Effect.gen(function* () {
-    for (let i = 0; i < N; i++) yield* noop
-  })
+  const completed = loops(Effect.void)
+  const suspended = loops(Effect.sync(() => undefined))
   const effectNs = (program: Effect.Effect<void, unknown>): number => {
     const t = now()
     Effect.runSync(program)
     return ((now() - t) * 1e6) / N
   }
+  const overhead = (
+    p: { with: Effect.Effect<void, unknown>; without: Effect.Effect<void, unknown> },
+    flip: boolean,
+  ) => {
+    if (flip) {
+      const b = effectNs(p.without)
+      return effectNs(p.with) - b
+    }
+    const a = effectNs(p.with)
+    return a - effectNs(p.without)
+  }
   const fn = async () => undefined
   const cb = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) })
   const ob = new Opossum(fn, { timeout: false, resetTimeout: 10_000 })
   const ours: number[] = []
+  const oursSuspended: number[] = []
   const cockatiel: number[] = []
   const opossum: number[] = []
   for (let round = 0; round < 9; round++) {
-    const a = effectNs(withBreaker)
-    const b = effectNs(without)
+    const flip = round % 2 === 1
+    const a = overhead(completed, flip)
+    const s = overhead(suspended, flip)
     const base1 = await nsPerCallAsync(P, fn)
-    const c = await nsPerCallAsync(P, () => cb.execute(fn))
-    const o = await nsPerCallAsync(P, () => ob.fire())
+    let c = 0
+    let o = 0
+    if (flip) {
+      o = await nsPerCallAsync(P, () => ob.fire())
+      c = await nsPerCallAsync(P, () => cb.execute(fn))
+    } else {
+      c = await nsPerCallAsync(P, () => cb.execute(fn))
+      o = await nsPerCallAsync(P, () => ob.fire())
+    }
     const base2 = await nsPerCallAsync(P, fn)
     if (round < 2) continue // warm-up rounds
     const base = (base1 + base2) / 2
-    ours.push(a - b)
+    ours.push(a)
+    oursSuspended.push(s)
     cockatiel.push(c - base)
     opossum.push(o - base)
   }
   ob.shutdown()
-  return { ours: median(ours), cockatiel: median(cockatiel), opossum: median(opossum) }
+  return {
+    completed: median(ours),
+    suspended: median(oursSuspended),
+    cockatiel: median(cockatiel),
+    opossum: median(opossum),
+  }
 }
 
 const keyBytes = (): { perKey: number; afterEviction: number; sizeAfter: number } => {
@@ -170,7 +217,10 @@ export const run = async (): Promise<void> => {
   if (k.sizeAfter !== 0) note(`WARNING: ${k.sizeAfter} keys left after eviction`)
 
   note("resilience: limiter decisions (10k keys, token bucket, one caller)")
-  const [ours, effectPath, rlf] = await limiterDecisions()
+  let otp = { value: 0, source: "" }
+  const [ours, effectPath, rlf] = await limiterDecisions(() => {
+    otp = otpEtsCounter()
+  })
   emit({
     name: "resilience.limiter_decisions_per_s",
     value: ours,
@@ -178,7 +228,6 @@ export const run = async (): Promise<void> => {
     peer: "rate-limiter-flexible.RateLimiterMemory",
     peerValue: rlf,
   })
-  const otp = otpEtsCounter()
   note(`otp ets_counter.1proc figure from ${otp.source}`)
   emit({
     name: "resilience.limiter_decisions_per_s",
@@ -197,18 +246,22 @@ export const run = async (): Promise<void> => {
 
   note("resilience: breaker overhead (closed breaker around a no-op)")
   const b = await breakerOverhead()
-  emit({
-    name: "resilience.breaker_overhead_ns",
-    value: b.ours,
-    unit: "ns",
-    peer: "cockatiel",
-    peerValue: b.cockatiel,
-  })
-  emit({
-    name: "resilience.breaker_overhead_ns",
-    value: b.ours,
-    unit: "ns",
-    peer: "opossum",
-    peerValue: b.opossum,
-  })
+  for (const [peer, peerValue] of [
+    ["cockatiel", b.cockatiel],
+    ["opossum", b.opossum],
+  ] as const) {
+    emit({ name: "resilience.breaker_overhead_ns", value: b.completed, unit: "ns", peer, peerValue })
+  }
+  for (const [peer, peerValue] of [
+    ["cockatiel", b.cockatiel],
+    ["opossum", b.opossum],
+  ] as const) {
+    emit({
+      name: "resilience.breaker_overhead_suspended_ns",
+      value: b.suspended,
+      unit: "ns",
+      peer,
+      peerValue,
+    })
+  }
 }

@@ -26,6 +26,11 @@
  *   ignored, so a slow call from before an opening cannot close or re-open the breaker.
  * - The closed-state path with a count window and no slow-call detection does no clock read and no
  *   finalizer: one admission check and one outcome handler shared by all calls of that closed period.
+ *   When the wrapped effect has already completed (an `Exit`, such as `Effect.succeed(x)` or `Effect.void`),
+ *   admission and outcome are recorded in one synchronous section, and `yield*` in `Effect.gen` hands the
+ *   value straight back to the generator, without an interpreter step.
+ * - In every other state the admission runs inside the outcome handler's frame, so a probe whose caller is
+ *   interrupted right after its admission, before the wrapped effect starts, still frees its slot.
  * - Transitions out of open happen lazily on the next call or state read (no timer).
  * - Listeners (`subscribe`) are bounded by `maxListeners` (default 64) and are removed when their scope
  *   closes; they run synchronously on each transition and must not throw (a throwing listener is skipped).
@@ -401,9 +406,142 @@ class Core {
 
 const VOID = Effect.void
 
-interface Guarded extends Effect.Effect<any, any, any> {
-  readonly inner: Effect.Effect<any, any, any>
+const SUCCESS_PROTO: unknown = Object.getPrototypeOf(Exit.void)
+const FAILURE_PROTO: unknown = Object.getPrototypeOf(Exit.fail(undefined))
+
+/**
+ * Whether `effect` is an `Exit`, by its prototype: `Exit.isExit` tests a property through the prototype chain
+ * from a function all of Effect shares, which costs about 30 ns per call in a loop. An exit this test missed
+ * would still be run correctly by {@link guard}, only without the synchronous path.
+ */
+const isCompleted = (effect: Effect.Effect<any, any, any>): effect is Exit.Exit<any, any> => {
+  const proto = Object.getPrototypeOf(effect)
+  return proto === SUCCESS_PROTO || proto === FAILURE_PROTO
 }
+
+/** Admission state of one slow-path call, written by its admission and read by its outcome handler. */
+class Ticket {
+  permit = -1
+  startedAt = 0
+}
+
+/**
+ * Runs one call of `core`'s breaker. `evaluate` serves `Effect` combinators; `yield*` in `Effect.gen` goes
+ * through {@link CallIterator}, which spares the interpreter step of this primitive itself.
+ */
+interface Call extends Effect.Effect<any, any, any> {
+  readonly inner: Effect.Effect<any, any, any>
+  readonly core: Core
+}
+
+/**
+ * The effect that runs `effect` under the breaker, for an `effect` that has not completed yet.
+ *
+ * - Closed, untimed: the admission is the state check already made; one outcome handler shared by every
+ *   call of the closed period, and no finalizer, since interruptions are not recorded in closed state.
+ * - Otherwise: the admission runs inside the outcome handler's frame, so an interruption that lands between
+ *   the admission and the start of `effect` still reaches the handler and frees a half-open probe slot.
+ */
+const guard = (core: Core, effect: Effect.Effect<any, any, any>): Effect.Effect<any, any, any> => {
+  if (core.fast) return Effect.matchCauseEffect(effect, core.closedHandlers())
+  const ticket = new Ticket()
+  return Effect.onExit(
+    Effect.suspend(() => {
+      const permit = core.acquire()
+      if (permit < 0) return Effect.fail(core.refusal())
+      ticket.startedAt = core.timed || core.state !== CLOSED ? core.now() : 0
+      ticket.permit = permit
+      return effect
+    }),
+    (exit) => {
+      if (ticket.permit >= 0) core.complete(ticket.permit, exit, ticket.startedAt)
+      return VOID
+    },
+  )
+}
+
+/**
+ * Admission and outcome of an `effect` that is already an `Exit` (`Effect.succeed`, `Effect.void`, ...), in
+ * one synchronous section: nothing can interleave. Returns the exit to continue with.
+ */
+const settle = (core: Core, exit: Exit.Exit<any, any>): Exit.Exit<any, any> => {
+  if (core.fast) {
+    if (exit._tag === "Success") core.closedSuccess(core.generation)
+    else core.complete(core.generation, exit, 0)
+    return exit
+  }
+  const permit = core.acquire()
+  if (permit < 0) return Exit.fail(core.refusal())
+  core.complete(permit, exit, core.timed || core.state !== CLOSED ? core.now() : 0)
+  return exit
+}
+
+/**
+ * `yield*` of a call inside `Effect.gen`: the first `next` runs when the generator reaches the call, so the
+ * admission happens there, at run time, exactly as in `evaluate`. A completed `effect` is settled inline and
+ * its value handed straight back to the generator. Any other is yielded to the fiber: closed and untimed, with
+ * only a failure handler (the generator hands the success value to the second `next`, which records it);
+ * otherwise wrapped by {@link guard}.
+ */
+class CallIterator {
+  value: unknown
+  done = false
+  /** Closed and untimed: the breaker and generation admitted, whose success the second `next` records. */
+  core: Core | undefined = undefined
+  generation = -1
+  constructor(call: Call) {
+    this.value = call
+  }
+  next(a: unknown): IteratorResult<unknown, unknown> {
+    if (this.done) {
+      this.value = a
+      if (this.core !== undefined) this.core.closedSuccess(this.generation)
+      return this as IteratorReturnResult<unknown>
+    }
+    this.done = true
+    const call = this.value as Call
+    const core = call.core
+    const inner = call.inner
+    if (isCompleted(inner)) {
+      const out = settle(core, inner)
+      if (out._tag === "Failure") return { value: out, done: false }
+      this.value = out.value
+      return this as IteratorReturnResult<unknown>
+    }
+    if (!core.fast) return { value: guard(core, inner), done: false }
+    this.generation = core.generation
+    this.core = core
+    return { value: Effect.catchCause(inner, core.closedHandlers().onFailure), done: false }
+  }
+}
+
+const callProto = Effectable.Prototype<Call>({
+  label: "CircuitBreaker.run",
+  evaluate() {
+    const inner = this.inner
+    const core = this.core
+    if (isCompleted(inner)) return settle(core, inner)
+    if (!core.fast) return guard(core, inner)
+    const h = core.handlers
+    return Effect.matchCauseEffect(
+      inner,
+      h !== undefined && h.generation === core.generation ? h : core.closedHandlers(),
+    )
+  },
+})
+;(callProto as any)[Symbol.iterator] = function (this: Call) {
+  return new CallIterator(this)
+}
+
+/** A plain constructor over that prototype gives every call object the same shape. */
+const CallImpl = function (this: { inner: unknown; core: Core }, inner: unknown, core: Core) {
+  this.inner = inner
+  this.core = core
+} as unknown as new (
+  inner: Effect.Effect<any, any, any>,
+  core: Core,
+) => Call
+CallImpl.prototype = callProto
 
 /**
  * Makes a circuit breaker. Validates options eagerly (throws `RangeError` naming the option). Time comes
@@ -427,38 +565,9 @@ export const make = (options: Options = {}): Effect.Effect<CircuitBreaker> => {
 
 const makeWith = (o: Resolved, now: () => number): CircuitBreaker => {
   const core = new Core(o, now)
-  const guarded = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
-    const permit = core.acquire()
-    if (permit < 0) return Effect.fail(core.refusal())
-    const startedAt = core.timed || core.state !== CLOSED ? now() : 0
-    return Effect.onExit(effect, (exit) => {
-      core.complete(permit, exit, startedAt)
-      return VOID
-    })
-  }
-  // One primitive per call (no closure): closed and untimed takes the fast path, which needs no finalizer
-  // because interruptions are not recorded in closed state.
-  const proto = Effectable.Prototype<Guarded>({
-    label: "CircuitBreaker.run",
-    evaluate() {
-      if (!core.fast) return guarded(this.inner)
-      const h = core.handlers
-      return Effect.matchCauseEffect(
-        this.inner,
-        h !== undefined && h.generation === core.generation ? h : core.closedHandlers(),
-      )
-    },
-  })
-  // A plain constructor over that prototype gives every call object the same shape.
-  const Call = function (this: { inner: unknown }, inner: unknown) {
-    this.inner = inner
-  } as unknown as new (
-    inner: Effect.Effect<any, any, any>,
-  ) => Guarded
-  Call.prototype = proto
-  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> => {
-    return new Call(effect)
-  }
+  // One call object per call, no closure.
+  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
+    new CallImpl(effect, core)
   return {
     name: o.name,
     run,

@@ -24,7 +24,9 @@
  *   Overflow with no idle key: `"evict"` (default) forgets the least recently seen of a 64-key sample, which
  *   lets that key start fresh; `"reject"` refuses requests for new keys until one goes idle.
  * - **Time** comes from the Effect `Clock` of the context where the limiter was made (so `TestClock` in
- *   tests), read once per decision, in whole milliseconds.
+ *   tests), read once per decision, when the decision's effect runs, in whole milliseconds.
+ * - **Cost** (memory store): `check`, `peek` and `consume` are one primitive each, without a closure; under
+ *   `yield*` in `Effect.gen` the decision is made inline, with no interpreter step.
  *
  * ## Caveats
  *
@@ -47,7 +49,7 @@
  * ```
  * @module
  */
-import { Clock, Effect, type Scope } from "effect"
+import { Clock, Effect, Effectable, Exit, type Scope } from "effect"
 import { oneOf, positiveInt } from "./internal/validate.ts"
 import {
   type Algorithm,
@@ -155,6 +157,89 @@ const costError = (name: string, cost: number, max: number): RangeError =>
     `${M} "${name}": "cost" must be an integer in [0, ${max}] (the smallest capacity of its limits), got ${cost}. Split the request or raise "limit"/"burst".`,
   )
 
+const CHECK = 0
+const PEEK = 1
+const CONSUME = 2
+type Mode = typeof CHECK | typeof PEEK | typeof CONSUME
+
+/** What a synchronous decision needs from its limiter (memory store). */
+interface SyncCore {
+  readonly decide: (key: string, cost: number, nowMs: number, commit: boolean) => Decision
+  readonly now: () => number
+  readonly policy: string
+}
+
+const refusal = (key: string, policy: string, d: Decision): Exit.Exit<never, RateLimited> =>
+  Exit.fail(new RateLimited({ key, policy, retryAfterMs: d.retryAfterMs }))
+
+/**
+ * One `check`, `peek` or `consume` on a synchronous store, as one primitive (no closure). The clock is read
+ * and the decision made when the effect runs. `evaluate` serves combinators; `yield*` in `Effect.gen` goes
+ * through {@link DecideIterator}, which decides inline, without an interpreter step.
+ */
+interface Decide extends Effect.Effect<Decision, RateLimited> {
+  readonly core: SyncCore
+  readonly key: string
+  readonly cost: number
+  readonly mode: Mode
+}
+
+const decideNow = (c: Decide): Decision => c.core.decide(c.key, c.cost, c.core.now(), c.mode !== PEEK)
+
+const decideProto = Effectable.Prototype<Decide>({
+  label: "RateLimiter.decide",
+  evaluate() {
+    const d = decideNow(this)
+    return this.mode === CONSUME && !d.allowed ? refusal(this.key, this.core.policy, d) : Exit.succeed(d)
+  },
+})
+
+/**
+ * `yield*` of a decision: the first `next` runs when the generator reaches it, decides, and hands the
+ * decision straight back; a refused `consume` yields its `RateLimited` failure instead.
+ */
+class DecideIterator {
+  value: unknown
+  done = false
+  constructor(call: Decide) {
+    this.value = call
+  }
+  next(a: unknown): IteratorResult<unknown, unknown> {
+    if (this.done) {
+      this.value = a
+      return this as IteratorReturnResult<unknown>
+    }
+    this.done = true
+    const c = this.value as Decide
+    const d = decideNow(c)
+    if (c.mode === CONSUME && !d.allowed) return { value: refusal(c.key, c.core.policy, d), done: false }
+    this.value = d
+    return this as IteratorReturnResult<unknown>
+  }
+}
+;(decideProto as any)[Symbol.iterator] = function (this: Decide) {
+  return new DecideIterator(this)
+}
+
+const DecideImpl = function (
+  this: { core: SyncCore; key: string; cost: number; mode: Mode },
+  core: SyncCore,
+  key: string,
+  cost: number,
+  mode: Mode,
+) {
+  this.core = core
+  this.key = key
+  this.cost = cost
+  this.mode = mode
+} as unknown as new (
+  core: SyncCore,
+  key: string,
+  cost: number,
+  mode: Mode,
+) => Decide
+DecideImpl.prototype = decideProto
+
 /**
  * Makes a rate limiter. Validates options eagerly (throws `RangeError` naming the option).
  *
@@ -173,28 +258,31 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
   const policy = limits.map((l) => `${l.limit} per ${l.windowMs} ms (${l.algorithm})`).join(" and ")
   return Effect.gen(function* () {
     const clock = yield* Clock.Clock
-    const now = (): number => Math.floor(clock.currentTimeMillisUnsafe())
+    // The live clock's reading is `Date.now()`, whole ms already: call that directly, without the service's
+    // method dispatch or a `Math.floor`. Any other clock (a `TestClock`, a custom one) is read through the service.
+    const now: () => number =
+      clock.currentTimeMillisUnsafe === Clock.Clock.defaultValue().currentTimeMillisUnsafe
+        ? () => Date.now()
+        : () => Math.floor(clock.currentTimeMillisUnsafe())
     const store: RateLimiterStore = yield* factory({ limits, maxKeys, overflow, epochMs: now() })
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)
     const sync = store.decideUnsafe
-    const decide = (key: string, cost: number, commit: boolean): Effect.Effect<Decision> =>
-      badCost(cost)
-        ? Effect.die(costError(name, cost, maxCost))
-        : sync !== undefined
-          ? Effect.sync(() => sync(key, cost, now(), commit))
-          : Effect.suspend(() => store.decide(key, cost, now(), commit))
+    const core: SyncCore | undefined = sync === undefined ? undefined : { decide: sync, now, policy }
+    const decide = (key: string, cost: number, mode: Mode): Effect.Effect<Decision, RateLimited> => {
+      if (badCost(cost)) return Effect.die(costError(name, cost, maxCost))
+      if (core !== undefined) return new DecideImpl(core, key, cost, mode)
+      const decision = Effect.suspend(() => store.decide(key, cost, now(), mode !== PEEK))
+      return mode === CONSUME
+        ? Effect.flatMap(decision, (d) => (d.allowed ? Effect.succeed(d) : refusal(key, policy, d)))
+        : decision
+    }
     const limiter: RateLimiter = {
       name,
       limits,
       policy,
-      check: (key, cost = 1) => decide(key, cost, true),
-      peek: (key, cost = 1) => decide(key, cost, false),
-      consume: (key, cost = 1) =>
-        Effect.flatMap(decide(key, cost, true), (d) =>
-          d.allowed
-            ? Effect.succeed(d)
-            : Effect.fail(new RateLimited({ key, policy, retryAfterMs: d.retryAfterMs })),
-        ),
+      check: (key, cost = 1) => decide(key, cost, CHECK) as Effect.Effect<Decision>,
+      peek: (key, cost = 1) => decide(key, cost, PEEK) as Effect.Effect<Decision>,
+      consume: (key, cost = 1) => decide(key, cost, CONSUME),
       reset: (key) => store.reset(key),
       size: store.size,
       sweep: Effect.suspend(() => store.sweep(now())),
@@ -203,7 +291,7 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
           ? undefined
           : (key, cost = 1) => {
               if (cost !== 1 && badCost(cost)) throw costError(name, cost, maxCost)
-              return sync(key, cost, Math.floor(clock.currentTimeMillisUnsafe()), true)
+              return sync(key, cost, now(), true)
             },
     }
     return limiter

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "bun:test"
-import { Deferred, Effect, Fiber } from "effect"
+import { Cause, Deferred, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
 import * as CircuitBreaker from "../../src/resilience/CircuitBreaker.ts"
@@ -286,6 +286,82 @@ describe("CircuitBreaker", () => {
         },
       ),
       { numRuns: 40 },
+    )
+  })
+
+  it("frees a half-open probe slot when its caller is interrupted right after admission", async () => {
+    await runTest(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const b = yield* CircuitBreaker.make({ minimumCalls: 1, openDurationMs: 100, halfOpenMaxCalls: 1 })
+          yield* trip(b, 1)
+          yield* TestClock.adjust(100)
+          // The move to half-open happens inside the probe's admission; the listener interrupts the probe's
+          // fiber there, so the interruption lands before the wrapped effect has started.
+          let probe: Fiber.Fiber<unknown, unknown> | undefined
+          yield* b.subscribe((c) => {
+            if (c.to === "half-open") probe?.interruptUnsafe(-1)
+          })
+          const f = yield* Effect.forkChild(
+            Effect.gen(function* () {
+              probe = yield* Effect.fiber
+              yield* b.run(Effect.never)
+            }),
+          )
+          const exit = yield* Fiber.await(f)
+          expect(exit._tag).toBe("Failure")
+          expect(yield* b.state).toBe("half-open")
+          yield* b.run(ok) // the slot is free again: this probe is admitted and closes the breaker
+          expect(yield* b.state).toBe("closed")
+        }),
+      ),
+    )
+  })
+
+  it("decides alike whether a call is yielded or combined, and whether its effect has completed or not", async () => {
+    type Step = "ok" | "fail" | "defect" | "wait"
+    const ways = ["yield-completed", "yield-suspended", "combined-completed", "combined-suspended"] as const
+    const runWay = (way: (typeof ways)[number], steps: ReadonlyArray<Step>, timeWindow: boolean) =>
+      runTest(
+        Effect.gen(function* () {
+          const b = yield* CircuitBreaker.make({
+            window: timeWindow ? { type: "time", sizeMs: 100, buckets: 4 } : { type: "count", size: 4 },
+            minimumCalls: 2,
+            openDurationMs: 50,
+            halfOpenMaxCalls: 2,
+          })
+          const trace: string[] = []
+          for (const step of steps) {
+            if (step === "wait") {
+              yield* TestClock.adjust(30)
+              continue
+            }
+            const completed: Effect.Effect<string, string> =
+              step === "ok" ? ok : step === "fail" ? boom : Effect.die("defect")
+            const inner = way.endsWith("suspended") ? Effect.suspend(() => completed) : completed
+            const call = b.run(inner)
+            const r = way.startsWith("yield")
+              ? yield* Effect.gen(function* () {
+                  return yield* call
+                }).pipe(Effect.exit)
+              : yield* Effect.exit(Effect.map(call, (a) => a))
+            const tag =
+              r._tag === "Success" ? r.value : ((Cause.findErrorOption(r.cause) as any).value?._tag ?? "err")
+            trace.push(`${tag}:${yield* b.state}`)
+          }
+          return trace
+        }),
+      )
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Step>("ok", "fail", "defect", "wait"), { maxLength: 40 }),
+        fc.boolean(),
+        async (steps, timeWindow) => {
+          const [first, ...rest] = await Promise.all(ways.map((w) => runWay(w, steps, timeWindow)))
+          for (const t of rest) expect(t).toEqual(first)
+        },
+      ),
+      { numRuns: 60 },
     )
   })
 

@@ -192,6 +192,29 @@ describe("RateLimiter", () => {
     )
   })
 
+  it("decides when its effect runs, each time it runs, whether yielded in Effect.gen or combined", async () => {
+    await runTest(
+      Effect.gen(function* () {
+        const limiter = yield* RateLimiter.make({ algorithm: "fixed-window", limit: 3, windowMs: 1000 })
+        const check = limiter.check("k")
+        const consume = limiter.consume("k")
+        expect((yield* limiter.peek("k")).remaining).toBe(2) // making the effects took nothing
+        expect((yield* check).remaining).toBe(2)
+        expect(yield* Effect.map(check, (d) => d.remaining)).toBe(1)
+        expect((yield* consume).remaining).toBe(0)
+        const yielded = yield* Effect.gen(function* () {
+          return yield* consume
+        }).pipe(Effect.flip)
+        const combined = yield* Effect.flip(Effect.map(consume, (d) => d.remaining))
+        expect([yielded._tag, yielded.retryAfterMs]).toEqual(["RateLimited", 1000])
+        expect([combined._tag, combined.retryAfterMs]).toEqual(["RateLimited", 1000])
+        expect((yield* check).allowed).toBe(false)
+        yield* TestClock.adjust(1000)
+        expect((yield* check).remaining).toBe(2) // the clock is read at run time
+      }),
+    )
+  })
+
   it("withRateLimit does not run the effect when refused", async () => {
     await runTest(
       Effect.gen(function* () {

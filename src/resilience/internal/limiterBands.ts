@@ -101,19 +101,27 @@ export class TokenBucketBand extends ColumnBand implements Band {
     this.last[slot] = now
   }
   decide(slot: number, now: number, cost: number, commit: boolean, out: BandOut): boolean {
-    const elapsed = now - this.last[slot]
-    let t = this.tok[slot] + (elapsed > 0 ? elapsed * this.rate : 0)
-    if (t > this.cap) t = this.cap
-    const need = cost * this.upt
+    const tok = this.tok
+    const last = this.last
+    const rate = this.rate
+    const upt = this.upt
+    const cap = this.cap
+    const elapsed = now - last[slot]
+    let t = tok[slot]
+    if (elapsed > 0) {
+      t += elapsed * rate
+      if (t > cap) t = cap
+    }
+    const need = cost * upt
     const allowed = t >= need
     const after = allowed ? t - need : t
     if (commit && allowed) {
-      this.tok[slot] = after
-      this.last[slot] = elapsed > 0 ? now : this.last[slot]
+      tok[slot] = after
+      if (elapsed > 0) last[slot] = now
     }
-    out.remaining = Math.floor(after / this.upt)
-    out.resetAfterMs = Math.ceil((this.cap - after) / this.rate)
-    out.retryAfterMs = allowed ? 0 : Math.ceil((need - t) / this.rate)
+    out.remaining = Math.floor(after / upt)
+    out.resetAfterMs = Math.ceil((cap - after) / rate)
+    out.retryAfterMs = allowed ? 0 : Math.ceil((need - t) / rate)
     return allowed
   }
   idle(slot: number, now: number): boolean {

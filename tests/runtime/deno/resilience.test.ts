@@ -41,3 +41,22 @@ Deno.test("resilience: rate limiter, breaker and retry under protect on Deno", a
   assertEquals(result.value, "up", "protected value")
   assertEquals(result.state, "closed", "breaker state")
 })
+
+Deno.test("resilience: breaker calls yielded in Effect.gen record completed and suspended effects on Deno", async () => {
+  const result = await Effect.runPromise(
+    Effect.gen(function* () {
+      const breaker = yield* CircuitBreaker.make({ window: { type: "count", size: 4 }, minimumCalls: 4 })
+      const values = [yield* breaker.run(Effect.succeed(1)), yield* breaker.run(Effect.sync(() => 2))]
+      yield* Effect.ignore(breaker.run(Effect.fail("down")))
+      const failed = yield* Effect.gen(function* () {
+        return yield* breaker.run(Effect.suspend(() => Effect.fail("down")))
+      }).pipe(Effect.flip)
+      const refused = yield* Effect.flip(breaker.run(Effect.succeed(3)))
+      return { values, failed, refused: refused._tag, metrics: yield* breaker.metrics }
+    }).pipe(Effect.provide(TestClock.layer())),
+  )
+  assertEquals(result.values, [1, 2], "values")
+  assertEquals(result.failed, "down", "failure passed through")
+  assertEquals(result.refused, "CircuitOpen", "open after 2 of 4 failed")
+  assertEquals([result.metrics.calls, result.metrics.failures], [4, 2], "window counts")
+})
