@@ -62,6 +62,7 @@ import {
   type Entry,
   type Pending,
   Store,
+  valueKey,
 } from "./internal/store.ts"
 import * as Q from "./Query.ts"
 import {
@@ -662,11 +663,7 @@ export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
     b.members().forEach((slot, i) => {
       const same =
         b.health[i] === store.health[slot] &&
-        store.cols.every(
-          (col, ri) =>
-            Object.is(col[slot], b.values[ri][i]) ||
-            (Number.isNaN(col[slot]) && Number.isNaN(b.values[ri][i])),
-        )
+        store.cols.every((col, ri) => valueKey(col[slot]) === b.values[ri][i])
       if (!same) columns.health[-1] = `capability bucket "${c}" is out of date at slot ${slot}`
     })
   return {

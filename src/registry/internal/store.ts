@@ -47,8 +47,10 @@ type OneOrMany<E> = E | Array<E>
 export const healthCode: Readonly<Record<Health, number>> = { healthy: 0, degraded: 1, unhealthy: 2 }
 
 /**
- * The stored form of an entry: the public fields plus its slot (its row in the store's columns) and its
- * positions in the capability buckets, so that removal from a bucket is an O(1) swap-remove.
+ * The stored form of an entry: the public fields plus its slot (its row in the store's columns). Its
+ * positions in its first two capability buckets live in the store's `cpos0`/`cpos1` columns; `cp` holds
+ * the positions in the buckets of any further capabilities (empty, shared, for two or fewer), so that
+ * removal from a bucket is an O(1) swap-remove without a positions array per entry.
  */
 export class Node<H> implements Entry<H> {
   readonly key: string
@@ -56,35 +58,55 @@ export class Node<H> implements Entry<H> {
   readonly metadata: Metadata
   readonly seq: number
   readonly slot: number
-  /** Positions in the capability buckets, parallel to `metadata.capabilities`. */
-  cp: Array<number>
+  /** Positions in the buckets of `metadata.capabilities[2..]`. */
+  readonly cp: Array<number>
   constructor(key: string, handle: H, metadata: Metadata, seq: number, slot: number) {
     this.key = key
     this.handle = handle
     this.metadata = metadata
     this.seq = seq
     this.slot = slot
-    this.cp = metadata.capabilities.length === 0 ? noPositions : new Array(metadata.capabilities.length)
+    this.cp = metadata.capabilities.length <= 2 ? noPositions : new Array(metadata.capabilities.length - 2)
   }
 }
 const noPositions: Array<number> = []
 
+/** Marks an absent value in a bucket's 16-bit value keys (valid keys are at most 0x7f80). */
+export const ABSENT = 0xffff
+
+const f32 = new Float32Array(1)
+const u32 = new Uint32Array(f32.buffer)
+
+/**
+ * An order-preserving 16-bit key of a value >= 0: the top half of its float32 encoding (sign, exponent,
+ * 7 mantissa bits). Rounding to float32 and truncating are both monotone, so `valueKey(x) < valueKey(t)`
+ * implies `x < t` and `valueKey(x) > valueKey(t)` implies `x > t`; only equal keys need the exact value.
+ * NaN (an absent value) maps to {@link ABSENT}.
+ */
+export const valueKey = (x: number): number => {
+  if (x !== x) return ABSENT
+  if (x <= 0) return 0
+  f32[0] = x
+  return u32[0] >>> 16
+}
+
 /**
  * A covering capability bucket: the member slots plus, in parallel arrays, a copy of each member's health
- * code and numeric resource values (NaN when absent). A query driven by one capability filters its
- * candidates by reading these arrays sequentially, without a random access per candidate.
- * Swap-remove keeps every array dense.
+ * code and a 16-bit order-preserving key of each numeric resource value ({@link valueKey}). A query driven
+ * by one capability filters its candidates by reading these arrays sequentially, without a random access
+ * per candidate; only a candidate whose key equals a bound's key reads its exact value from the store's
+ * column. Swap-remove keeps every array dense.
  */
 export class CapabilityBucket {
   /** Number of members. */
   length = 0
   slots: Int32Array
   health: Uint8Array
-  values: Array<Float64Array>
+  values: Array<Uint16Array>
   constructor(attributes: number) {
     this.slots = new Int32Array(4)
     this.health = new Uint8Array(4)
-    this.values = Array.from({ length: attributes }, () => new Float64Array(4))
+    this.values = Array.from({ length: attributes }, () => new Uint16Array(4))
   }
   /** Appends a member; returns its position. */
   add(slot: number, health: number, cols: ReadonlyArray<Float64Array>): number {
@@ -92,7 +114,7 @@ export class CapabilityBucket {
     if (pos === this.slots.length) this.resize(pos * 2)
     this.slots[pos] = slot
     this.health[pos] = health
-    for (let r = 0; r < cols.length; r++) this.values[r][pos] = cols[r][slot]
+    for (let r = 0; r < cols.length; r++) this.values[r][pos] = valueKey(cols[r][slot])
     this.length = pos + 1
     return pos
   }
@@ -114,13 +136,13 @@ export class CapabilityBucket {
     return this.slots.subarray(0, this.length)
   }
   private resize(n: number): void {
-    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T, b: T): T => {
+    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, b: T): T => {
       b.set(a.subarray(0, Math.min(this.length, n)))
       return b
     }
     this.slots = grow(this.slots, new Int32Array(n))
     this.health = grow(this.health, new Uint8Array(n))
-    this.values = this.values.map((v) => grow(v, new Float64Array(n)))
+    this.values = this.values.map((v) => grow(v, new Uint16Array(n)))
   }
 }
 
@@ -151,6 +173,9 @@ export class Store<H> {
   /** Position of each slot in its health bucket and in its node bucket. */
   private hpos = new Int32Array(0)
   private npos = new Int32Array(0)
+  /** Position of each slot in the buckets of its first and second capability. */
+  private cpos0 = new Int32Array(0)
+  private cpos1 = new Int32Array(0)
   seqs = new Float64Array(0)
   readonly columns = new Map<string, Float64Array>()
   /** The same columns by resource position (the sorted indexes read these). */
@@ -159,6 +184,22 @@ export class Store<H> {
   readonly byHealth: Array<Array<number>> = [[], [], []]
   readonly byNode = new Map<string, Array<number>>()
   readonly numeric = new Map<string, SortedIndex>()
+  /** The sorted indexes by resource position. */
+  readonly sorted: Array<SortedIndex> = []
+  /** `resources.<attribute>` → resource position. */
+  readonly resourcePath = new Map<string, number>()
+  /**
+   * Query scratch space by resource position: bounds of a conjunction's numeric criteria and their
+   * 16-bit keys (queries run synchronously, one at a time, so one set per store is enough).
+   */
+  readonly lo: Float64Array
+  readonly hi: Float64Array
+  readonly loStrict: Uint8Array
+  readonly hiStrict: Uint8Array
+  readonly qlo: Int32Array
+  readonly qhi: Int32Array
+  /** Resource positions bounded by the current query, in order of first appearance. */
+  readonly bounded: Int32Array
   size = 0
   private seq = 0
   listeners: Array<(change: Change<H>) => void> = []
@@ -181,14 +222,22 @@ export class Store<H> {
     resources.forEach((r, ri) => {
       this.columns.set(r, new Float64Array(0))
       this.cols.push(new Float64Array(0))
-      this.numeric.set(
-        r,
-        new SortedIndex(
-          (slot) => this.cols[ri][slot],
-          (slot) => this.seqs[slot],
-        ),
+      const idx = new SortedIndex(
+        (slot) => this.cols[ri][slot],
+        (slot) => this.seqs[slot],
       )
+      this.numeric.set(r, idx)
+      this.sorted.push(idx)
+      this.resourcePath.set(`resources.${r}`, ri)
     })
+    const r = resources.length
+    this.lo = new Float64Array(r)
+    this.hi = new Float64Array(r)
+    this.loStrict = new Uint8Array(r)
+    this.hiStrict = new Uint8Array(r)
+    this.qlo = new Int32Array(r)
+    this.qhi = new Int32Array(r)
+    this.bounded = new Int32Array(r)
     this.grow(Math.min(1024, maxEntries))
   }
 
@@ -206,6 +255,8 @@ export class Store<H> {
     this.health = copy(this.health, (n) => new Uint8Array(n), 255)
     this.hpos = copy(this.hpos, (n) => new Int32Array(n))
     this.npos = copy(this.npos, (n) => new Int32Array(n))
+    this.cpos0 = copy(this.cpos0, (n) => new Int32Array(n))
+    this.cpos1 = copy(this.cpos1, (n) => new Int32Array(n))
     this.seqs = copy(this.seqs, (n) => new Float64Array(n))
     this.resources.forEach((r, ri) => {
       const col = copy(this.cols[ri], (n) => new Float64Array(n), Number.NaN)
@@ -410,7 +461,7 @@ export class Store<H> {
     for (let i = 0; i < caps.length; i++) {
       let b = this.byCapability.get(caps[i])
       if (b === undefined) this.byCapability.set(caps[i], (b = new CapabilityBucket(this.cols.length)))
-      e.cp[i] = b.add(slot, code, this.cols)
+      this.setCapPos(e, i, b.add(slot, code, this.cols))
     }
     const hb = this.byHealth[code]
     this.hpos[slot] = hb.length
@@ -429,11 +480,11 @@ export class Store<H> {
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]
       const b = this.byCapability.get(c)!
-      const pos = e.cp[i]
+      const pos = this.capPos(e, i)
       const moved = b.removeAt(pos)
       if (moved !== -1) {
         const mn = this.nodes[moved]!
-        mn.cp[mn.metadata.capabilities.indexOf(c)] = pos
+        this.setCapPos(mn, mn.metadata.capabilities.indexOf(c), pos)
       } else if (b.length === 0) this.byCapability.delete(c)
     }
     const hb = this.byHealth[this.health[slot]]
@@ -453,6 +504,17 @@ export class Store<H> {
       this.numeric.get(r)!.remove(slot)
       this.columns.get(r)![slot] = Number.NaN
     }
+  }
+
+  /** Position of entry `e` in the bucket of its `i`-th capability. */
+  private capPos(e: Node<H>, i: number): number {
+    return i === 0 ? this.cpos0[e.slot] : i === 1 ? this.cpos1[e.slot] : e.cp[i - 2]
+  }
+
+  private setCapPos(e: Node<H>, i: number, pos: number): void {
+    if (i === 0) this.cpos0[e.slot] = pos
+    else if (i === 1) this.cpos1[e.slot] = pos
+    else e.cp[i - 2] = pos
   }
 
   private notify(change: Change<H>): void {
