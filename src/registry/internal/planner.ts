@@ -430,7 +430,7 @@ const bucketQuery = <H>(
     const ri = store.resourcePath.get(path)
     if (ri !== undefined && typeof value === "number") {
       if (op === "eq" || op === "gt" || op === "gte" || op === "lt" || op === "lte") {
-        if (value !== value) return [] // eq NaN: nothing is equal to NaN
+        if (Number.isNaN(value)) return [] // eq NaN: nothing is equal to NaN
         let j = 0
         while (j < k && bounded[j] !== ri) j++
         if (j === k) {

@@ -84,7 +84,7 @@ const u32 = new Uint32Array(f32.buffer)
  * NaN (an absent value) maps to {@link ABSENT}.
  */
 export const valueKey = (x: number): number => {
-  if (x !== x) return ABSENT
+  if (Number.isNaN(x)) return ABSENT
   if (x <= 0) return 0
   f32[0] = x
   return u32[0] >>> 16
