@@ -669,14 +669,14 @@ export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
   return {
     keys: store.keyList().sort(),
     capability: rec([...store.byCapability].map(([c, b]) => [c, [...b.members()]] as const)),
-    health: rec(healthValues.map((h, i) => [h, store.byHealth[i]] as const)),
-    node: rec(store.byNode),
+    health: rec(healthValues.map((h, i) => [h, [...store.byHealth[i].members()]] as const)),
+    node: rec([...store.byNode].map(([k, b]) => [k, [...b.members()]] as const)),
     numeric: Object.fromEntries([...store.numeric].map(([k, idx]) => [k, idx.toArray().map(seqOf)] as const)),
     handles: Object.fromEntries(
-      [...store.byHandle].map(
-        ([id, v]) =>
-          [String(id), (Array.isArray(v) ? v : [v]).map((e) => e.seq).sort((a, b) => a - b)] as const,
-      ),
+      [...store.handles.heads()].map((head) => {
+        const id = store.idOf(store.nodes[head]!.handle)
+        return [String(id), seqs(store.handles.slots(id))] as const
+      }),
     ),
     columns,
     entries,

@@ -111,7 +111,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
       return setsPlan(
         "health",
         [...new Set(wanted)].map((h) =>
-          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]] : undefined,
+          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]].members() : undefined,
         ),
         c,
       )
@@ -120,7 +120,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
       if (values === undefined || op === "contains") return scan
       return setsPlan(
         "node",
-        values.map((v) => (typeof v === "string" ? store.byNode.get(v) : undefined)),
+        values.map((v) => (typeof v === "string" ? store.byNode.get(v)?.members() : undefined)),
         c,
       )
     case "key":

@@ -7,6 +7,7 @@
  * mutation.
  * @internal
  */
+import { HandleIndex } from "./handleIndex.ts"
 import type { Health, Metadata } from "./metadata.ts"
 import { SortedIndex } from "./sortedIndex.ts"
 
@@ -40,8 +41,6 @@ export type Conflict<H> =
   | { readonly _tag: "taken"; readonly key: string; readonly holder: H }
   | { readonly _tag: "dead"; readonly key: string }
   | { readonly _tag: "batchDuplicate"; readonly index: number; readonly key: string }
-
-type OneOrMany<E> = E | Array<E>
 
 /** Health as a column code. */
 export const healthCode: Readonly<Record<Health, number>> = { healthy: 0, degraded: 1, unhealthy: 2 }
@@ -146,10 +145,32 @@ export class CapabilityBucket {
   }
 }
 
-const bucketOf = <K>(m: Map<K, Array<number>>, k: K): Array<number> => {
-  let b = m.get(k)
-  if (b === undefined) m.set(k, (b = []))
-  return b
+/** A bucket of slots in a typed array that doubles and halves (swap-remove keeps it dense). */
+export class SlotList {
+  length = 0
+  items = new Int32Array(4)
+  push(slot: number): number {
+    const pos = this.length
+    if (pos === this.items.length) {
+      const n = new Int32Array(pos * 2)
+      n.set(this.items)
+      this.items = n
+    }
+    this.items[pos] = slot
+    this.length = pos + 1
+    return pos
+  }
+  /** Removes the last slot and returns it. */
+  pop(): number {
+    const last = this.items[--this.length]
+    if (this.length >= 16 && this.length * 4 <= this.items.length)
+      this.items = this.items.slice(0, this.items.length >> 1)
+    return last
+  }
+  /** The slots (a view; valid until the next write). */
+  members(): Int32Array {
+    return this.items.subarray(0, this.length)
+  }
 }
 
 /**
@@ -164,7 +185,8 @@ export class Store<H> {
   readonly names = new Map<string, Node<H>>()
   /** Duplicate mode: key → entries. */
   readonly groups = new Map<string, Set<Node<H>>>()
-  readonly byHandle = new Map<unknown, OneOrMany<Node<H>>>()
+  /** Entries by handle identity (chains of slots). */
+  readonly handles: HandleIndex
   /** Slot → entry (undefined for a free slot). */
   nodes: Array<Node<H> | undefined> = []
   private free: Array<number> = []
@@ -181,8 +203,8 @@ export class Store<H> {
   /** The same columns by resource position (the sorted indexes read these). */
   cols: Array<Float64Array> = []
   readonly byCapability = new Map<string, CapabilityBucket>()
-  readonly byHealth: Array<Array<number>> = [[], [], []]
-  readonly byNode = new Map<string, Array<number>>()
+  readonly byHealth: Array<SlotList> = [new SlotList(), new SlotList(), new SlotList()]
+  readonly byNode = new Map<string, SlotList>()
   readonly numeric = new Map<string, SortedIndex>()
   /** The sorted indexes by resource position. */
   readonly sorted: Array<SortedIndex> = []
@@ -219,6 +241,7 @@ export class Store<H> {
     this.maxEntries = maxEntries
     this.resources = resources
     this.idOf = idOf
+    this.handles = new HandleIndex((slot) => idOf(this.nodes[slot]!.handle))
     resources.forEach((r, ri) => {
       this.columns.set(r, new Float64Array(0))
       this.cols.push(new Float64Array(0))
@@ -257,6 +280,7 @@ export class Store<H> {
     this.npos = copy(this.npos, (n) => new Int32Array(n))
     this.cpos0 = copy(this.cpos0, (n) => new Int32Array(n))
     this.cpos1 = copy(this.cpos1, (n) => new Int32Array(n))
+    this.handles.resize(capacity)
     this.seqs = copy(this.seqs, (n) => new Float64Array(n))
     this.resources.forEach((r, ri) => {
       const col = copy(this.cols[ri], (n) => new Float64Array(n), Number.NaN)
@@ -313,8 +337,7 @@ export class Store<H> {
   }
 
   entriesOf(handle: H): ReadonlyArray<Entry<H>> {
-    const v = this.byHandle.get(this.idOf(handle))
-    return v === undefined ? [] : Array.isArray(v) ? v.slice() : [v]
+    return this.handles.slots(this.idOf(handle)).map((s) => this.nodes[s]!)
   }
 
   *all(): IterableIterator<Node<H>> {
@@ -373,12 +396,8 @@ export class Store<H> {
       if (g === undefined) this.groups.set(key, new Set([e]))
       else g.add(e)
     }
-    const id = this.idOf(handle)
-    const h = this.byHandle.get(id)
-    if (h === undefined) this.byHandle.set(id, e)
-    else if (Array.isArray(h)) h.push(e)
-    else this.byHandle.set(id, [h, e])
     this.index(e)
+    this.handles.add(this.idOf(handle), e.slot)
     this.size++
     return e
   }
@@ -391,12 +410,7 @@ export class Store<H> {
       g.delete(e)
       if (g.size === 0) this.groups.delete(e.key)
     }
-    const id = this.idOf(e.handle)
-    const h = this.byHandle.get(id)!
-    if (Array.isArray(h)) {
-      h.splice(h.indexOf(e), 1)
-      if (h.length === 1) this.byHandle.set(id, h[0])
-    } else this.byHandle.delete(id)
+    this.handles.remove(this.idOf(e.handle), e.slot)
     this.unindex(e)
     this.nodes[e.slot] = undefined
     this.health[e.slot] = 255
@@ -407,15 +421,9 @@ export class Store<H> {
 
   /** Removes every entry of an agent; returns how many. */
   removeHandle(handle: H, reason: "unregister" | "exit"): number {
-    const v = this.byHandle.get(this.idOf(handle))
-    if (v === undefined) return 0
-    if (!Array.isArray(v)) {
-      this.remove(v, reason)
-      return 1
-    }
-    const all = v.slice()
-    for (const e of all) this.remove(e, reason)
-    return all.length
+    const slots = this.handles.slots(this.idOf(handle))
+    for (const s of slots) this.remove(this.nodes[s]!, reason)
+    return slots.length
   }
 
   /** Replaces an entry's metadata (entry and all indexes), keeping key, handle, seq and slot. */
@@ -428,10 +436,7 @@ export class Store<H> {
       g.delete(e)
       g.add(next)
     }
-    const id = this.idOf(e.handle)
-    const h = this.byHandle.get(id)!
-    if (Array.isArray(h)) h[h.indexOf(e)] = next
-    else this.byHandle.set(id, next)
+    // same slot and handle: the handle chains do not change
     this.index(next)
     if (this.listeners.length > 0) this.notify({ kind: "updated", entry: next, previous: e })
     return next
@@ -463,12 +468,10 @@ export class Store<H> {
       if (b === undefined) this.byCapability.set(caps[i], (b = new CapabilityBucket(this.cols.length)))
       this.setCapPos(e, i, b.add(slot, code, this.cols))
     }
-    const hb = this.byHealth[code]
-    this.hpos[slot] = hb.length
-    hb.push(slot)
-    const nb = bucketOf(this.byNode, m.node)
-    this.npos[slot] = nb.length
-    nb.push(slot)
+    this.hpos[slot] = this.byHealth[code].push(slot)
+    let nb = this.byNode.get(m.node)
+    if (nb === undefined) this.byNode.set(m.node, (nb = new SlotList()))
+    this.npos[slot] = nb.push(slot)
     for (const r in res) this.numeric.get(r)!.insert(slot)
   }
 
@@ -488,15 +491,15 @@ export class Store<H> {
       } else if (b.length === 0) this.byCapability.delete(c)
     }
     const hb = this.byHealth[this.health[slot]]
-    const lh = hb.pop()!
+    const lh = hb.pop()
     if (lh !== slot) {
-      hb[this.hpos[slot]] = lh
+      hb.items[this.hpos[slot]] = lh
       this.hpos[lh] = this.hpos[slot]
     }
     const nb = this.byNode.get(m.node)!
-    const ln = nb.pop()!
+    const ln = nb.pop()
     if (ln !== slot) {
-      nb[this.npos[slot]] = ln
+      nb.items[this.npos[slot]] = ln
       this.npos[ln] = this.npos[slot]
     } else if (nb.length === 0) this.byNode.delete(m.node)
     const res = m.resources
