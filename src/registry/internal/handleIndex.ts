@@ -2,8 +2,9 @@
  * Entries by handle identity, without a hash-map entry per registration: the entries of one handle form a
  * chain through a `next` column (slot → next slot of the same handle, -1 at the end, in registration
  * order), and only the first slot of each chain is indexed. Numeric identities (an `AgentRef`'s `id`,
- * the default `{ id: number }` handles) go to an open-addressing table of slots (linear probing,
- * backward-shift deletion, load at most 3/4): 4 bytes per slot of the table instead of a `Map` entry.
+ * the default `{ id: number }` handles) are kept in an `ids` column and their chains in an open-addressing
+ * table of slots (linear probing, backward-shift deletion, load at most 3/4): about 25 bytes per entry
+ * with the columns, instead of a `Map` entry (≈ 65 bytes).
  * Any other identity (strings, objects) goes to a `Map`. Identity compares as `Map` keys do
  * (SameValueZero: `-0` is `0`, `NaN` is `NaN`).
  * @internal
@@ -26,23 +27,21 @@ const hashNumber = (id: number): number => {
 export class HandleIndex {
   /** Slot → next slot with the same handle, or -1. Sized by the store (see {@link resize}). */
   next = new Int32Array(0)
+  /** Slot → numeric identity of its handle (NaN for another identity). */
+  private ids = new Float64Array(0)
   /** Open-addressing table of chain heads (slots) for numeric identities. */
   private table = new Int32Array(16).fill(EMPTY)
   private used = 0
   /** Chain heads for the other identities. */
   private readonly others = new Map<unknown, number>()
-  /** Identity of the handle in a slot (read through the store's entries). */
-  private readonly idAt: (slot: number) => unknown
-
-  constructor(idAt: (slot: number) => unknown) {
-    this.idAt = idAt
-  }
-
-  /** Grows the `next` column to `capacity` slots. */
+  /** Grows the columns to `capacity` slots. */
   resize(capacity: number): void {
     const n = new Int32Array(capacity)
     n.set(this.next)
     this.next = n
+    const ids = new Float64Array(capacity)
+    ids.set(this.ids)
+    this.ids = ids
   }
 
   /** Number of distinct handles. */
@@ -53,7 +52,7 @@ export class HandleIndex {
   /** The first slot of the handle `id`, or -1. */
   head(id: unknown): number {
     if (typeof id !== "number" || Number.isNaN(id)) return this.others.get(id) ?? EMPTY
-    const p = this.find(id === 0 ? 0 : id)
+    const p = this.find(id)
     return p < 0 ? EMPTY : this.table[p]
   }
 
@@ -67,46 +66,49 @@ export class HandleIndex {
   /** Appends `slot` to the chain of `id`. */
   add(id: unknown, slot: number): void {
     this.next[slot] = EMPTY
-    const first = this.head(id)
-    if (first !== EMPTY) {
-      let s = first
-      while (this.next[s] !== EMPTY) s = this.next[s]
-      this.next[s] = slot
-      return
-    }
     if (typeof id !== "number" || Number.isNaN(id)) {
-      this.others.set(id, slot)
+      this.ids[slot] = Number.NaN
+      const first = this.others.get(id)
+      if (first === undefined) this.others.set(id, slot)
+      else this.append(first, slot)
       return
     }
+    this.ids[slot] = id
     if ((this.used + 1) * 4 > this.table.length * 3) this.rehash(this.table.length * 2)
-    const mask = this.table.length - 1
-    let p = hashNumber(id === 0 ? 0 : id) & mask
-    while (this.table[p] !== EMPTY) p = (p + 1) & mask
-    this.table[p] = slot
-    this.used++
+    const t = this.table
+    const mask = t.length - 1
+    for (let p = hashNumber(id) & mask; ; p = (p + 1) & mask) {
+      const s = t[p]
+      if (s === EMPTY) {
+        t[p] = slot
+        this.used++
+        return
+      }
+      if (this.ids[s] === id) return this.append(s, slot)
+    }
+  }
+
+  private append(first: number, slot: number): void {
+    let s = first
+    while (this.next[s] !== EMPTY) s = this.next[s]
+    this.next[s] = slot
   }
 
   /** Removes `slot` from the chain of `id` (it must be there). */
   remove(id: unknown, slot: number): void {
-    const first = this.head(id)
+    const numeric = typeof id === "number" && !Number.isNaN(id)
+    const p = numeric ? this.find(id as number) : -1
+    const first = numeric ? this.table[p] : this.others.get(id)!
+    const after = this.next[slot]
     if (first !== slot) {
       let s = first
       while (this.next[s] !== slot) s = this.next[s]
-      this.next[s] = this.next[slot]
-      return
-    }
-    const after = this.next[slot]
-    if (typeof id !== "number" || Number.isNaN(id)) {
+      this.next[s] = after
+    } else if (!numeric) {
       if (after === EMPTY) this.others.delete(id)
       else this.others.set(id, after)
-      return
-    }
-    const p = this.find(id === 0 ? 0 : id)
-    if (after !== EMPTY) {
-      this.table[p] = after
-      return
-    }
-    this.deleteAt(p)
+    } else if (after !== EMPTY) this.table[p] = after
+    else this.deleteAt(p)
   }
 
   /** Every chain head (each handle once). */
@@ -121,7 +123,7 @@ export class HandleIndex {
     for (let p = hashNumber(id) & mask; ; p = (p + 1) & mask) {
       const s = t[p]
       if (s === EMPTY) return -1
-      if (this.idAt(s) === id) return p
+      if (this.ids[s] === id) return p
     }
   }
 
@@ -131,7 +133,7 @@ export class HandleIndex {
     const mask = t.length - 1
     let hole = p
     for (let j = (p + 1) & mask; t[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = hashNumber(this.idAt(t[j]) as number) & mask
+      const home = hashNumber(this.ids[t[j]]) & mask
       // move t[j] into the hole unless its home lies cyclically in (hole, j]
       if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
         t[hole] = t[j]
@@ -150,7 +152,7 @@ export class HandleIndex {
     for (let i = 0; i < old.length; i++) {
       const s = old[i]
       if (s === EMPTY) continue
-      let p = hashNumber(this.idAt(s) as number) & mask
+      let p = hashNumber(this.ids[s]) & mask
       while (t[p] !== EMPTY) p = (p + 1) & mask
       t[p] = s
     }

@@ -186,7 +186,7 @@ export class Store<H> {
   /** Duplicate mode: key → entries. */
   readonly groups = new Map<string, Set<Node<H>>>()
   /** Entries by handle identity (chains of slots). */
-  readonly handles: HandleIndex
+  readonly handles = new HandleIndex()
   /** Slot → entry (undefined for a free slot). */
   nodes: Array<Node<H> | undefined> = []
   private free: Array<number> = []
@@ -241,7 +241,6 @@ export class Store<H> {
     this.maxEntries = maxEntries
     this.resources = resources
     this.idOf = idOf
-    this.handles = new HandleIndex((slot) => idOf(this.nodes[slot]!.handle))
     resources.forEach((r, ri) => {
       this.columns.set(r, new Float64Array(0))
       this.cols.push(new Float64Array(0))
@@ -421,7 +420,14 @@ export class Store<H> {
 
   /** Removes every entry of an agent; returns how many. */
   removeHandle(handle: H, reason: "unregister" | "exit"): number {
-    const slots = this.handles.slots(this.idOf(handle))
+    const id = this.idOf(handle)
+    const first = this.handles.head(id)
+    if (first === -1) return 0
+    if (this.handles.next[first] === -1) {
+      this.remove(this.nodes[first]!, reason)
+      return 1
+    }
+    const slots = this.handles.slots(id)
     for (const s of slots) this.remove(this.nodes[s]!, reason)
     return slots.length
   }
