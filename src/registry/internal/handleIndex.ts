@@ -84,7 +84,10 @@ export class HandleIndex {
         this.used++
         return
       }
-      if (this.ids[s] === id) return this.append(s, slot)
+      if (this.ids[s] === id) {
+        this.append(s, slot)
+        return
+      }
     }
   }
 
