@@ -488,21 +488,76 @@ const bucketQuery = <H>(
   }
   const pred = rest === undefined ? undefined : Q.compile(rest)
   const nodes = store.nodes
-  const cols = store.cols
   const b = driver
+  if (scratch.length < b.length) scratch = new Int32Array(Math.max(b.length, scratch.length * 2))
+  const count =
+    k === 1 && pred === undefined
+      ? filterOne(store, b, mask, bounded[0], want)
+      : filterMany(store, b, mask, k, pred === undefined ? undefined : (slot) => pred(nodes[slot]!), want)
+  const hits = scratch
+  const from = Math.min(offset, count)
+  const result: Array<Entry<H>> = new Array(count - from)
+  for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
+  return result
+}
+
+/** Fills `scratch` with the bucket members that pass the health mask and the bounds of one attribute; returns how many. */
+const filterOne = <H>(
+  store: Store<H>,
+  b: CapabilityBucket,
+  mask: number,
+  ri: number,
+  want: number,
+): number => {
+  const hs = b.health
+  const slots = b.slots
+  const keys = b.values[ri]
+  const col = store.cols[ri]
+  const ql = store.qlo[ri]
+  const qh = store.qhi[ri]
+  const lo = store.lo[ri]
+  const hi = store.hi[ri]
+  const loStrict = store.loStrict[ri] === 1
+  const hiStrict = store.hiStrict[ri] === 1
+  const hits = scratch
   const len = b.length
+  let count = 0
+  for (let i = 0; i < len && count < want; i++) {
+    if (((mask >>> hs[i]) & 1) === 0) continue
+    const key = keys[i]
+    // absent values (ABSENT) are above every qhi
+    if (key < ql || key > qh) continue
+    if (key === ql || key === qh) {
+      // the key cannot decide: compare the exact value
+      const x = col[slots[i]]
+      if (!(loStrict ? x > lo : x >= lo) || !(hiStrict ? x < hi : x <= hi)) continue
+    }
+    hits[count++] = slots[i]
+  }
+  return count
+}
+
+/** The general form of {@link filterOne}: bounds on `k` attributes and a predicate on the slot. */
+const filterMany = <H>(
+  store: Store<H>,
+  b: CapabilityBucket,
+  mask: number,
+  k: number,
+  pred: ((slot: number) => boolean) | undefined,
+  want: number,
+): number => {
+  const { cols, lo, hi, loStrict, hiStrict, qlo, qhi, bounded } = store
   const hs = b.health
   const slots = b.slots
   const keys = b.values
-  if (scratch.length < len) scratch = new Int32Array(Math.max(len, scratch.length * 2))
   const hits = scratch
+  const len = b.length
   let count = 0
   rows: for (let i = 0; i < len && count < want; i++) {
     if (((mask >>> hs[i]) & 1) === 0) continue
     for (let j = 0; j < k; j++) {
       const ri = bounded[j]
       const key = keys[ri][i]
-      // absent values (ABSENT) are above every qhi
       if (key < qlo[ri] || key > qhi[ri]) continue rows
       if (key === qlo[ri] || key === qhi[ri]) {
         const x = cols[ri][slots[i]]
@@ -513,13 +568,10 @@ const bucketQuery = <H>(
           continue rows
       }
     }
-    if (pred !== undefined && !pred(nodes[slots[i]]!)) continue
+    if (pred !== undefined && !pred(slots[i])) continue
     hits[count++] = slots[i]
   }
-  const from = Math.min(offset, count)
-  const result: Array<Entry<H>> = new Array(count - from)
-  for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
-  return result
+  return count
 }
 
 /** Runs a (validated) query. */
