@@ -2,9 +2,9 @@
  * A sorted index of slots by one numeric attribute, ordered by `(value, seq)` so that ties are
  * broken by registration sequence. Values and sequence numbers are read through two functions (the
  * store's columns), so comparisons never touch entry objects. Stored as a list of small sorted blocks (at
- * most {@link MAX_BLOCK} items, each an `Int32Array` of that capacity with its length alongside), which
- * keeps insert and remove at O(log n + block) without a tree node per item: 4 bytes per indexed entry
- * plus the blocks' free room (blocks are kept at least a quarter full).
+ * most {@link MAX_BLOCK} items, each in an `Int32Array` that grows by doubling, with its length
+ * alongside), which keeps insert and remove at O(log n + block) without a tree node per item: 4 bytes per
+ * indexed entry plus the blocks' free room.
  *
  * The index also keeps the running sum of values, so `min`, `max`, `count` and `sum` are O(1).
  * @internal
@@ -14,11 +14,26 @@ const HALF_BLOCK = MAX_BLOCK >> 1
 
 type E = number
 
-/** A block: a sorted run of slots in a fixed-capacity typed array. */
+/** A block: a sorted run of slots in a typed array that doubles up to MAX_BLOCK + 1 items. */
 class Block {
   length = 0
-  readonly items = new Int32Array(MAX_BLOCK + 1)
+  items: Int32Array
+  constructor(capacity: number) {
+    this.items = new Int32Array(capacity)
+  }
+  /** Makes room for `n` items. */
+  reserve(n: number): void {
+    if (n <= this.items.length) return
+    let c = this.items.length * 2
+    while (c < n) c *= 2
+    const items = new Int32Array(Math.min(c, MAX_BLOCK + 1))
+    items.set(this.items.subarray(0, this.length))
+    this.items = items
+  }
 }
+
+/** Initial capacity of a block. */
+const FIRST_BLOCK = 8
 
 export class SortedIndex {
   private blocks: Array<Block> = []
@@ -103,7 +118,7 @@ export class SortedIndex {
     this.total += v
     const bs = this.blocks
     if (bs.length === 0) {
-      const b = new Block()
+      const b = new Block(FIRST_BLOCK)
       b.items[0] = e
       b.length = 1
       bs.push(b)
@@ -115,12 +130,13 @@ export class SortedIndex {
     if (bi === bs.length) bi--
     const b = bs[bi]
     const p = this.posIn(b, v, seq)
+    b.reserve(b.length + 1)
     const items = b.items
     if (p < b.length) items.copyWithin(p + 1, p, b.length)
     items[p] = e
     b.length++
     if (b.length > MAX_BLOCK) {
-      const tail = new Block()
+      const tail = new Block(MAX_BLOCK + 1)
       tail.items.set(items.subarray(HALF_BLOCK, b.length))
       tail.length = b.length - HALF_BLOCK
       b.length = HALF_BLOCK
@@ -157,7 +173,8 @@ export class SortedIndex {
     if (b.length < HALF_BLOCK >> 1 && bi + 1 < bs.length && bs[bi + 1].length + b.length <= MAX_BLOCK) {
       // merge small neighbours so the block count stays near n / HALF_BLOCK
       const next = bs[bi + 1]
-      items.set(next.items.subarray(0, next.length), b.length)
+      b.reserve(b.length + next.length)
+      b.items.set(next.items.subarray(0, next.length), b.length)
       b.length += next.length
       bs.splice(bi + 1, 1)
       this.lastV.splice(bi + 1, 1)
