@@ -8,6 +8,10 @@
  * not already guarantee), compiled against the store's columns: health and numeric criteria read typed
  * arrays, the others read the entry. The result therefore equals the brute-force filter whatever plan
  * was chosen (the property tests check this against {@link Q.matches}).
+ *
+ * The common discovery query (an AND of criteria whose best index is one capability bucket, without
+ * `sortBy`) skips plan objects altogether: {@link bucketQuery} filters the covering bucket in one
+ * sequential pass and allocates only the result.
  * @internal
  */
 import * as Q from "../Query.ts"
