@@ -4,6 +4,11 @@
  * `"peer"`, `"peerValue"` and `"ratio"` when a peer library was measured in the same run.
  * Progress and notes go to stderr so that `npm run --silent bench -- <area>` prints only figures.
  */
+import { spawnSync } from "node:child_process"
+import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
 export interface Figure {
   readonly name: string
   readonly value: number
@@ -72,4 +77,78 @@ export const medianOf = async (reps: number, fn: () => number | Promise<number>)
   const xs: number[] = []
   for (let i = 0; i < reps; i++) xs.push(await fn())
   return median(xs)
+}
+
+/**
+ * Today's OTP baseline figures (`name value unit` lines of `../shared/anchors/otp-baseline`): with
+ * `OTP_LIVE=1` the named groups run live first (`run.sh <groups>`, needs elixir); otherwise the newest
+ * `results-YYYY-MM-DD.txt` there (or `OTP_RESULTS=<file>`). Empty when neither is available.
+ */
+export const otpFigures = (groups: ReadonlyArray<string>): Map<string, number> => {
+  const parse = (text: string): Map<string, number> => {
+    const out = new Map<string, number>()
+    for (const line of text.split("\n")) {
+      if (line.startsWith("#")) continue
+      const [name, value] = line.trim().split(/\s+/)
+      if (name && value && !Number.isNaN(Number(value))) out.set(name, Number(value))
+    }
+    return out
+  }
+  const here = dirname(fileURLToPath(import.meta.url))
+  const dir =
+    [
+      join(here, "../../shared/anchors/otp-baseline"),
+      join(here, "../../../shared/anchors/otp-baseline"),
+    ].find((d) => existsSync(d)) ?? ""
+  if (process.env.OTP_LIVE === "1" && dir !== "") {
+    note(`running the OTP baseline live: ${groups.join(" ")}`)
+    const run = spawnSync(join(dir, "run.sh"), [...groups], { encoding: "utf8" })
+    const live = parse(run.stdout ?? "")
+    if (live.size > 0) return live
+    note(`OTP live run failed (${run.stderr?.trim() ?? run.status}); using the results file`)
+  }
+  const files = [
+    process.env.OTP_RESULTS,
+    ...(dir === ""
+      ? []
+      : readdirSync(dir)
+          .filter((f) => /^results-\d{4}-\d{2}-\d{2}\.txt$/.test(f))
+          .sort()
+          .reverse()
+          .map((f) => join(dir, f))),
+  ].filter((f): f is string => f !== undefined && existsSync(f))
+  if (files.length === 0) return new Map()
+  note(`OTP peer figures from ${files[0]}`)
+  return parse(readFileSync(files[0], "utf8"))
+}
+
+/**
+ * Emits a figure with an OTP peer when the baseline has it. `higherIsBetter` decides the ratio's
+ * direction: ours / OTP for rates, OTP / ours for times and sizes, so a ratio above 1 always means ahead.
+ *
+ * @example
+ * ```ts
+ * emitVsOtp({ name: "kernel.spawn_rate", value: 1e6, unit: "agents/s" }, otpFigures(["spawn_idle"]), "spawn_idle.spawn_rate", true)
+ * ```
+ */
+export const emitVsOtp = (
+  figure: { readonly name: string; readonly value: number; readonly unit: string },
+  otp: Map<string, number>,
+  otpName: string,
+  higherIsBetter: boolean,
+  /** Converts the OTP figure to our unit (e.g. 0.001 for µs → ms). */
+  scale = 1,
+): void => {
+  const raw = otp.get(otpName)
+  if (raw === undefined) {
+    emit(figure)
+    return
+  }
+  const peerValue = raw * scale
+  emit({
+    ...figure,
+    peer: `otp.${otpName}`,
+    peerValue,
+    ratio: higherIsBetter ? figure.value / peerValue : peerValue / figure.value,
+  })
 }

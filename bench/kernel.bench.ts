@@ -4,7 +4,7 @@
  */
 import { Deferred, Effect, Fiber } from "effect"
 import { Agent, AgentSystem } from "../src/index.ts"
-import { emit, gc, heapUsed, median, note, now, quantile } from "./harness.ts"
+import { emitVsOtp, gc, heapUsed, median, note, now, otpFigures, quantile } from "./harness.ts"
 
 type Idle = { readonly _tag: "Ping" }
 const IdleAgent = Agent.behavior<number, Idle>({ init: () => 0, receive: (n) => n + 1 })
@@ -137,8 +137,9 @@ const broadcast = (n: number) =>
       const subs: Array<Agent.AgentRef<Sync>> = []
       for (let i = 0; i < n; i++) subs.push(yield* Agent.spawn(Subscriber))
       const samples: number[] = []
-      // two warm-up rounds (JIT), then five measured ones, as the OTP baseline takes a median of 5
-      for (let rep = 0; rep < 7; rep++) {
+      // five warm-up rounds (JIT), then the median of fifteen (each round is a few ms, so one GC pause or
+      // a descheduled slice on a shared machine would otherwise decide the figure)
+      for (let rep = 0; rep < 20; rep++) {
         acks = 0
         const finished = new Promise<void>((r) => {
           done = r
@@ -146,13 +147,29 @@ const broadcast = (n: number) =>
         const t0 = now()
         for (let i = 0; i < n; i++) yield* subs[i].tell({ _tag: "Sync", value: rep })
         yield* Effect.promise(() => finished)
-        if (rep >= 2) samples.push(now() - t0)
+        if (rep >= 5) samples.push(now() - t0)
       }
       return median(samples)
     }),
   )
 
 export const run = async (): Promise<void> => {
+  const otp = otpFigures([
+    "spawn_idle",
+    "spawn_1m",
+    "send_throughput",
+    "call_roundtrip",
+    "call_concurrent",
+    "broadcast_fanout",
+  ])
+  const vs = (
+    name: string,
+    value: number,
+    unit: string,
+    otpName: string,
+    higherIsBetter: boolean,
+    scale = 1,
+  ) => emitVsOtp({ name, value, unit }, otp, otpName, higherIsBetter, scale)
   note("kernel: warming up (JIT)")
   await spawnIdle(100_000)
   await tellThroughput(1_000_000)
@@ -167,31 +184,37 @@ export const run = async (): Promise<void> => {
     spawnSamples.push(100_000 / (ms / 1000))
     bytesSamples.push(bytes)
   }
-  emit({ name: "kernel.idle_bytes", value: median(bytesSamples), unit: "bytes" })
-  emit({ name: "kernel.spawn_rate", value: median(spawnSamples), unit: "agents/s" })
+  vs("kernel.idle_bytes", median(bytesSamples), "bytes", "spawn_idle.bytes_per_proc", false)
+  vs("kernel.spawn_rate", median(spawnSamples), "agents/s", "spawn_idle.spawn_rate", true)
   note("kernel: spawning 1M idle agents")
   const [ms1m, bytes1m] = await spawnIdle(1_000_000)
-  emit({ name: "kernel.spawn_1m_ms", value: ms1m, unit: "ms" })
-  emit({ name: "kernel.spawn_1m_bytes", value: bytes1m, unit: "bytes" })
+  vs("kernel.spawn_1m_ms", ms1m, "ms", "spawn_1m.spawn_time", false)
+  vs("kernel.spawn_1m_bytes", bytes1m, "bytes", "spawn_1m.bytes_per_proc", false)
   gc()
   note("kernel: tell throughput")
   const tells: number[] = []
   for (let i = 0; i < 5; i++) tells.push(await tellThroughput(1_000_000))
-  emit({ name: "kernel.tell_msgs_per_s", value: median(tells), unit: "msgs/s" })
+  vs("kernel.tell_msgs_per_s", median(tells), "msgs/s", "send_throughput.msgs_per_s", true)
   gc()
   note("kernel: sequential asks")
   const asks: Array<readonly [number, number, number]> = []
   for (let i = 0; i < 5; i++) asks.push(await askSequential(100_000))
-  emit({ name: "kernel.ask_calls_per_s", value: median(asks.map((a) => a[0])), unit: "calls/s" })
-  emit({ name: "kernel.ask_p50_us", value: median(asks.map((a) => a[1])), unit: "us" })
-  emit({ name: "kernel.ask_p99_us", value: median(asks.map((a) => a[2])), unit: "us" })
+  vs("kernel.ask_calls_per_s", median(asks.map((a) => a[0])), "calls/s", "call_roundtrip.calls_per_s", true)
+  vs("kernel.ask_p50_us", median(asks.map((a) => a[1])), "us", "call_roundtrip.p50", false)
+  vs("kernel.ask_p99_us", median(asks.map((a) => a[2])), "us", "call_roundtrip.p99", false)
   gc()
   note("kernel: concurrent asks")
   const conc: Array<readonly [number, number]> = []
   for (let i = 0; i < 5; i++) conc.push(await askConcurrent(1000, 100))
-  emit({ name: "kernel.ask_concurrent_calls_per_s", value: median(conc.map((a) => a[0])), unit: "calls/s" })
-  emit({ name: "kernel.ask_concurrent_p99_us", value: median(conc.map((a) => a[1])), unit: "us" })
+  vs(
+    "kernel.ask_concurrent_calls_per_s",
+    median(conc.map((a) => a[0])),
+    "calls/s",
+    "call_concurrent.calls_per_s",
+    true,
+  )
+  vs("kernel.ask_concurrent_p99_us", median(conc.map((a) => a[1])), "us", "call_concurrent.p99", false)
   gc()
   note("kernel: broadcast to 10k agents")
-  emit({ name: "kernel.broadcast_10k_acks_ms", value: await broadcast(10_000), unit: "ms" })
+  vs("kernel.broadcast_10k_acks_ms", await broadcast(10_000), "ms", "broadcast_fanout.10k_acks", false, 0.001)
 }

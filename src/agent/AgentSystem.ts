@@ -20,10 +20,11 @@
  * @module
  */
 import { Clock, Context, Effect, Layer, Scheduler, type Scope } from "effect"
+import * as Config from "../config/Config.ts"
 import type { AgentRef, AgentStatus, Behavior, SpawnError, SpawnOptions } from "./Agent.ts"
 import { Cell, type LifecycleHook, SupervisorCore, SystemRuntime } from "./internal/runtime.ts"
 import { resolveConfig, supervisorBehavior } from "./internal/supervision.ts"
-import type * as Mailbox from "./Mailbox.ts"
+import * as Mailbox from "./Mailbox.ts"
 
 export type { LifecycleHook } from "./internal/runtime.ts"
 
@@ -36,6 +37,10 @@ export type { LifecycleHook } from "./internal/runtime.ts"
  * ```
  */
 export interface Options {
+  /** Mailbox of agents whose behaviour and spawn options set none. Default 1024, `"suspend"`. */
+  readonly defaultMailbox?: Mailbox.Options
+  /** Wrap every `ask` in a `troupe.agent.ask` client span (see telemetry/Telemetry). Default false. */
+  readonly traceAsks?: boolean
   /** Dead letters kept (oldest overwritten). Default 1000; 0 keeps only the count. */
   readonly deadLetterCapacity?: number
   /** Messages the dispatcher handles before yielding to other work. Default 8192. */
@@ -141,6 +146,8 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const runtime = new SystemRuntime(
         services,
         {
+          traceAsks: options.traceAsks ?? false,
+          defaultMailbox: Mailbox.resolve(options.defaultMailbox, "AgentSystem defaultMailbox"),
           deadLetterCapacity: positiveInt("deadLetterCapacity", options.deadLetterCapacity, 1000, 0),
           dispatchBudget: positiveInt("dispatchBudget", options.dispatchBudget, 8192),
           batchSize: positiveInt("batchSize", options.batchSize, 64),
@@ -222,3 +229,27 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
  * ```
  */
 export const layer = (options?: Options): Layer.Layer<AgentSystem> => Layer.effect(AgentSystem, make(options))
+
+/**
+ * The system as a Layer whose defaults come from the validated `Config` service: `agent.askTimeoutMs`
+ * becomes the default ask timeout and `agent.mailboxCapacity` the default mailbox capacity (overflow
+ * `"suspend"`). Explicit `options` win. Read once, when the layer is built.
+ *
+ * @example
+ * ```ts
+ * program.pipe(Effect.provide(AgentSystem.layerFromConfig().pipe(Layer.provide(Config.layer()))))
+ * ```
+ */
+export const layerFromConfig = (options?: Options): Layer.Layer<AgentSystem, never, Config.Config> =>
+  Layer.effect(
+    AgentSystem,
+    Effect.flatMap(Config.Config, (config) =>
+      Effect.flatMap(Effect.orDie(config.get("agent")), (agent) =>
+        make({
+          defaultAskTimeoutMs: agent.askTimeoutMs,
+          defaultMailbox: { capacity: agent.mailboxCapacity },
+          ...options,
+        }),
+      ),
+    ),
+  )

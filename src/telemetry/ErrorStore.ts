@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { Clock, Context, Effect, Layer } from "effect"
+import { Cause, Clock, Context, Effect, Layer } from "effect"
+import * as AgentSystem from "../agent/AgentSystem.ts"
 import { errorsRecorded } from "./Metrics.ts"
 
 /**
@@ -364,3 +365,44 @@ export class ErrorStore extends Context.Service<ErrorStore, ErrorStoreService>()
  * ```
  */
 export const layer = (options?: Options): Layer.Layer<ErrorStore> => Layer.effect(ErrorStore)(make(options))
+
+/**
+ * Records every agent crash of a system in the store (tag from the error's `_tag`, the agent's label,
+ * the pretty cause in `context.cause`) until the returned remover is called. A crash that the
+ * supervisor then restarts is recorded too: the store sees every incarnation that died.
+ *
+ * @example
+ * ```ts
+ * const system = yield* AgentSystem.AgentSystem
+ * const store = yield* ErrorStore.make()
+ * const stop = yield* ErrorStore.recordAgentCrashes(store)
+ * ```
+ */
+export const recordAgentCrashes = (
+  store: ErrorStoreService,
+): Effect.Effect<() => void, never, AgentSystem.AgentSystem> =>
+  Effect.flatMap(AgentSystem.AgentSystem, (system) =>
+    Effect.map(Clock.clockWith(Effect.succeed), (clock) =>
+      system.addHook({
+        onCrash: (ref, cause) => {
+          const error = Cause.squash(cause)
+          const tag =
+            typeof error === "object" && error !== null && typeof (error as any)._tag === "string"
+              ? (error as any)._tag
+              : error instanceof Error
+                ? error.name
+                : "Defect"
+          store.recordUnsafe(
+            {
+              tag,
+              message: error instanceof Error ? error.message : String(error),
+              error,
+              agent: ref.label,
+              context: { cause: Cause.pretty(cause) },
+            },
+            clock.currentTimeMillisUnsafe(),
+          )
+        },
+      }),
+    ),
+  )

@@ -17,7 +17,7 @@
  *     { name: "ask-latency", kind: "latency", thresholdMs: 1, target: 0.99, windowMs: 300_000 },
  *     { name: "ask-errors", kind: "errorRate", maxErrorRate: 0.001 },
  *   ],
- *   publisher: (alert) => bus.publish(alert), // the lead wires SignalBus here
+ *   publisher: Slo.signalPublisher(bus), // alerts as signals on slo.alert.firing.<objective>
  * })
  * yield* slo.recordLatency("ask-latency", 0.4)
  * yield* slo.recordOutcome("ask-errors", true)
@@ -135,7 +135,7 @@ export interface SloAlert {
 }
 
 /**
- * Where alerts go: a function returning nothing or an Effect (the lead connects it to SignalBus).
+ * Where alerts go: a function returning nothing or an Effect ({@link signalPublisher} sends them on a SignalBus).
  *
  * @example
  * ```ts
@@ -143,6 +143,31 @@ export interface SloAlert {
  * ```
  */
 export type Publisher = (alert: SloAlert) => void | Effect.Effect<unknown, unknown>
+
+/**
+ * A publisher that sends alerts as signals: `slo.alert.firing.<objective>` and
+ * `slo.alert.resolved.<objective>` on any bus with a SignalBus-shaped `publish` (objective names are
+ * turned into topic-safe segments). Subscribe with `slo.alert.**`.
+ *
+ * @example
+ * ```ts
+ * const bus = yield* SignalBus.make({ source: "/slo" })
+ * const slo = yield* Slo.make({ objectives, publisher: Slo.signalPublisher(bus) })
+ * const alerts = yield* bus.subscribe("slo.alert.firing.*")
+ * ```
+ */
+export const signalPublisher =
+  (bus: {
+    readonly publish: (input: {
+      readonly type: string
+      readonly data: SloAlert
+    }) => Effect.Effect<unknown, unknown>
+  }): Publisher =>
+  (alert) =>
+    bus.publish({
+      type: `slo.alert.${alert._tag === "SloAlertFiring" ? "firing" : "resolved"}.${alert.objective.replace(/[^A-Za-z0-9_:/-]/g, "_")}`,
+      data: alert,
+    })
 
 /**
  * Status of one rule at the time of the query.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test"
-import { Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
+import { Effect, Exit, Fiber, Layer, Schema, Scope, Tracer } from "effect"
 import { TestClock } from "effect/testing"
-import { Agent, AgentSystem, DynamicSupervisor, Supervisor } from "../../src/index.ts"
+import { Agent, AgentSystem, DynamicSupervisor, type Mailbox, Supervisor } from "../../src/index.ts"
 import { adjust, runSystem, settle } from "./support.ts"
 
 type Msg =
@@ -230,5 +230,107 @@ describe("AgentSystem close during a restart", () => {
       }).pipe(Effect.provide(TestClock.layer())),
     )
     expect(result).toMatchObject({ agents: 0, fibers: 0 })
+  })
+})
+
+describe("AgentSystem traceAsks", () => {
+  it("wraps each ask in a troupe.agent.ask client span naming the agent", async () => {
+    const spans: Array<{ name: string; attributes: ReadonlyMap<string, unknown> }> = []
+    const tracer = Tracer.make({
+      span: (options) => {
+        const span = new Tracer.NativeSpan(options)
+        spans.push(span as any)
+        return span
+      },
+    })
+    const reply = await Effect.runPromise(
+      Effect.gen(function* () {
+        type M = { readonly _tag: "Get" } & Agent.Request<number>
+        const ref = yield* Agent.spawn(
+          Agent.behavior<number, M>({
+            init: () => 7,
+            receive: (n, msg, ctx) => {
+              ctx.reply(msg, n)
+              return n
+            },
+          }),
+          { name: "pricer" },
+        )
+        return yield* ref.ask({ _tag: "Get" })
+      }).pipe(
+        Effect.provide(AgentSystem.layer({ traceAsks: true })),
+        Effect.scoped,
+        Effect.withTracer(tracer),
+      ),
+    )
+    expect(reply).toBe(7)
+    expect(spans.map((s) => s.name)).toEqual(["troupe.agent.ask"])
+    expect(spans[0].attributes.get("troupe.agent")).toBe("pricer")
+  })
+})
+
+describe("AgentSystem.layerFromConfig", () => {
+  it("takes the default ask timeout and mailbox capacity from the validated Config", async () => {
+    const { Config } = await import("../../src/index.ts")
+    const result = await Effect.runPromise(
+      Effect.gen(function* () {
+        type M = ({ readonly _tag: "Never" } & Agent.Request<number>) | { readonly _tag: "Park" }
+        const ref = yield* Agent.spawn(
+          Agent.behavior<number, M>({
+            init: () => 0,
+            receive: (n, msg, ctx) => {
+              if (msg._tag === "Never") ctx.deferReply(msg)
+              return n
+            },
+          }),
+        )
+        const fiber = yield* Effect.forkChild(Effect.exit(ref.ask({ _tag: "Never" })))
+        yield* settle
+        yield* adjust(249)
+        const early = fiber.pollUnsafe()
+        yield* adjust(1)
+        const exit = yield* Fiber.join(fiber)
+        const system = yield* AgentSystem.AgentSystem
+        return { early, exit, capacity: (system.runtime.defaultMailbox as Mailbox.Resolved).capacity }
+      }).pipe(
+        Effect.provide(
+          AgentSystem.layerFromConfig().pipe(
+            Layer.provide(Config.layer({ initial: { agent: { askTimeoutMs: 250, mailboxCapacity: 32 } } })),
+          ),
+        ),
+        Effect.scoped,
+        Effect.provide(TestClock.layer()),
+      ),
+    )
+    expect(result.early).toBeUndefined()
+    expect(Exit.isFailure(result.exit)).toBe(true)
+    expect(result.capacity).toBe(32)
+  })
+})
+
+describe("AgentSystem mailbox depth metric", () => {
+  it("tracks queued messages across enqueue, handling, crash and stop", async () => {
+    const { Metrics } = await import("../../src/index.ts")
+    const seen = await runSystem(
+      Effect.gen(function* () {
+        const depth = yield* Metrics.bind(Metrics.agentMailboxDepth)
+        const base = (depth.value() as any).value as number
+        const read = () => ((depth.value() as any).value as number) - base
+        type M = { readonly _tag: "Park" } | { readonly _tag: "X" }
+        const W = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: (n, msg) => (msg._tag === "Park" ? Effect.as(Effect.never, n) : n),
+        })
+        const ref = yield* Agent.spawn(W, { shutdownMs: 0 })
+        yield* ref.tell({ _tag: "Park" })
+        yield* settle
+        const afterPark = read()
+        for (let i = 0; i < 5; i++) yield* ref.tell({ _tag: "X" })
+        const queued = read()
+        yield* ref.stop({ deadlineMs: 0 })
+        return [afterPark, queued, read()]
+      }),
+    )
+    expect(seen).toEqual([0, 5, 0])
   })
 })

@@ -105,3 +105,34 @@ describe("ErrorStore", () => {
     expect(() => ErrorStore.makeUnsafe({ maxAgeMs: -1 })).toThrow(/"maxAgeMs"/)
   })
 })
+
+describe("ErrorStore.recordAgentCrashes", () => {
+  it("records each crash of a supervised agent with its label and tag, until removed", async () => {
+    const { Agent, AgentSystem, Supervisor } = await import("../../src/index.ts")
+    const got = await Effect.runPromise(
+      Effect.gen(function* () {
+        const store = yield* ErrorStore.make()
+        const remove = yield* ErrorStore.recordAgentCrashes(store)
+        type M = { readonly _tag: "Boom" }
+        const W = Agent.behavior<number, M>({
+          init: () => 0,
+          receive: () => {
+            throw new RangeError("bad input")
+          },
+        })
+        const sup = yield* Supervisor.start({ children: [Supervisor.child("w", W)] })
+        const w = yield* sup.child<M>("w")
+        for (let i = 0; i < 2; i++) {
+          yield* w.tell({ _tag: "Boom" })
+          while (w.status !== "running" || w.restarts < i + 1) yield* Effect.yieldNow
+        }
+        remove()
+        yield* w.tell({ _tag: "Boom" })
+        while (w.restarts < 3) yield* Effect.yieldNow
+        const entries = yield* store.query({ agent: "w" })
+        return entries.map((e) => `${e.agent}:${e.tag}:${e.message}`)
+      }).pipe(Effect.provide(AgentSystem.layer()), Effect.scoped),
+    )
+    expect(got).toEqual(["w:RangeError:bad input", "w:RangeError:bad input"])
+  })
+})

@@ -2,6 +2,7 @@ import { describe, expect, it } from "bun:test"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
 import * as fc from "fast-check"
+import * as SignalBus from "../../src/signal/SignalBus.ts"
 import * as Slo from "../../src/telemetry/Slo.ts"
 import { runTest } from "./harness.ts"
 
@@ -115,6 +116,26 @@ describe("Slo", () => {
       }),
     )
     expect(got).toEqual(expected)
+  })
+
+  it("publishes burn-rate alerts as signals on the SignalBus (slo.alert.firing.<objective>)", async () => {
+    const got = await run(
+      Effect.gen(function* () {
+        const bus = yield* SignalBus.make({ source: "/slo" })
+        const sub = yield* bus.subscribe("slo.alert.**", { capacity: 16 })
+        const slo = yield* Slo.make({
+          objectives: [{ name: "asks", kind: "errorRate", maxErrorRate: 0.001 }],
+          publisher: Slo.signalPublisher(bus),
+        })
+        for (let m = 0; m < 61; m++) {
+          for (let i = 0; i < 100; i++) yield* slo.recordOutcome("asks", m < 60)
+          yield* TestClock.adjust(MIN)
+        }
+        const signal = yield* sub.take
+        return { type: signal.type, rule: (signal.data as Slo.SloAlert).rule, source: signal.source }
+      }),
+    )
+    expect(got).toEqual({ type: "slo.alert.firing.asks", rule: "page-1h", source: "/slo" })
   })
 
   it("reports the windowed latency quantile and whether the objective holds", async () => {

@@ -13,6 +13,7 @@
  */
 import { Cause, type Context, Effect, Effectable, Exit, type Fiber, Schedule, type Scheduler } from "effect"
 import * as Metrics from "../../telemetry/Metrics.ts"
+import * as Telemetry from "../../telemetry/Telemetry.ts"
 import type {
   AgentRef,
   AgentStatus,
@@ -44,6 +45,8 @@ export interface KernelMetrics {
   readonly asksStopped: Metrics.Bound<number, any>
   readonly asksFull: Metrics.Bound<number, any>
   readonly active: Metrics.Bound<number, any>
+  readonly depth: Metrics.Bound<number, any>
+  readonly askLatency: Metrics.Bound<number, any>
 }
 
 const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => ({
@@ -54,6 +57,8 @@ const bindKernelMetrics = (services: Context.Context<never>): KernelMetrics => (
   asksStopped: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.stopped, services),
   asksFull: Metrics.bindUnsafe(Metrics.agentAsksByOutcome.full, services),
   active: Metrics.bindUnsafe(Metrics.agentsActive, services),
+  depth: Metrics.bindUnsafe(Metrics.agentMailboxDepth, services),
+  askLatency: Metrics.bindUnsafe(Metrics.agentAskLatency, services),
 })
 
 /** Where a cell is in the dispatcher (plain numbers: Node's type stripping has no enums). */
@@ -101,6 +106,10 @@ class Waiter {
   }
 }
 
+/** Outcomes of running a handler synchronously (see `Cell.invoke`). */
+const Handled = 0
+const Crashed = 1
+
 /** `Effect.isEffect` without the `dual` indirection of `hasProperty` (hot: runs once per message). */
 const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
   ((typeof u === "object" && u !== null) || typeof u === "function") && Effect.TypeId in (u as object)
@@ -117,9 +126,13 @@ export interface LifecycleHook {
     info: { readonly name: string | undefined; readonly metadata: unknown },
   ) => unknown
   readonly onExit?: (ref: AgentRef<any>, reason: ExitReason) => void
+  /** Synchronously, each time a handler or a restart's init crashes (before the supervisor decides). */
+  readonly onCrash?: (ref: AgentRef<any>, cause: Cause.Cause<unknown>) => void
 }
 
 export interface SystemOptions {
+  readonly defaultMailbox: Mailbox.Resolved
+  readonly traceAsks: boolean
   readonly deadLetterCapacity: number
   readonly dispatchBudget: number
   readonly batchSize: number
@@ -142,6 +155,8 @@ export class SystemRuntime {
   readonly dispatcher: Scheduler.SchedulerDispatcher
   readonly clock: { currentTimeMillisUnsafe(): number }
   readonly metrics: KernelMetrics
+  /** Mailbox options of agents whose behaviour and spawn options set none. */
+  readonly defaultMailbox: Mailbox.Resolved
   root!: SupervisorCore
 
   readonly services: Context.Context<never>
@@ -157,6 +172,7 @@ export class SystemRuntime {
     this.clock = clock
     this.dispatcher = scheduler.makeDispatcher()
     this.metrics = bindKernelMetrics(services)
+    this.defaultMailbox = options.defaultMailbox
   }
 
   /**
@@ -300,7 +316,7 @@ export class Cell implements AgentRef<any> {
     this.mailboxOptions =
       options?.mailbox !== undefined || behavior.mailbox !== undefined
         ? Mailbox.resolve(options?.mailbox ?? behavior.mailbox, this.label)
-        : Mailbox.defaults
+        : sys.defaultMailbox
     this.ctx = new AgentCtx(this, 0)
   }
 
@@ -335,6 +351,7 @@ export class Cell implements AgentRef<any> {
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
+          this.sys.metrics.depth.modify(-1)
           this.dropped++
           this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
@@ -344,6 +361,7 @@ export class Cell implements AgentRef<any> {
       }
     }
     mb.push(item)
+    this.sys.metrics.depth.modify(1)
     if (this.sched === Sched.Idle && status === "running") this.sys.schedule(this)
     return Offer.Ok
   }
@@ -352,6 +370,7 @@ export class Cell implements AgentRef<any> {
   offerSystem(item: unknown): void {
     if (this.status === "stopped") return
     ;(this.mailbox ??= new Deque()).push(item)
+    this.sys.metrics.depth.modify(1)
     if (this.sched === Sched.Idle && this.status === "running") this.sys.schedule(this)
   }
 
@@ -490,6 +509,7 @@ export class Cell implements AgentRef<any> {
   /** Takes the next message and lets one suspended sender in. */
   private take(mb: Deque<unknown>): unknown {
     const item = mb.shift()
+    this.sys.metrics.depth.modify(-1)
     const waiters = this.waiters
     if (waiters !== undefined && waiters.length > 0) this.admitWaiter(mb, waiters)
     return item
@@ -500,6 +520,7 @@ export class Cell implements AgentRef<any> {
       const w = waiters.shift()!
       if (w.cancelled) continue
       mb.push(w.item)
+      this.sys.metrics.depth.modify(1)
       w.resume(exitVoid)
       return
     }
@@ -521,10 +542,24 @@ export class Cell implements AgentRef<any> {
 
   /** Handles one message synchronously. Returns false when the cell went async or crashed. */
   private handle(item: unknown): boolean {
+    const r = this.invoke(item)
+    if (r === Handled) return true
+    if (r === Crashed) return false
+    this.sched = Sched.Async
+    this.runAsync(r, this.current)
+    return false
+  }
+
+  /**
+   * Runs the handler on one mailbox item. A plain result is applied at once (`Handled`, also for a
+   * request withdrawn by its timed-out asker); a throw crashes the agent (`Crashed`); an Effect result
+   * is returned for the caller to run, with the request (if any) in `this.current`.
+   */
+  private invoke(item: unknown): typeof Handled | typeof Crashed | Effect.Effect<unknown, unknown> {
     let env: AskEnvelope | undefined
     let msg: unknown
     if (item instanceof AskEnvelope) {
-      if (item.done) return true // withdrawn by a timed-out asker
+      if (item.done) return Handled
       env = item
       msg = item.msg
     } else msg = item
@@ -534,16 +569,12 @@ export class Cell implements AgentRef<any> {
       result = this.behavior.receive(this.state, msg, this.ctx)
     } catch (defect) {
       this.crash(Cause.die(defect), env)
-      return false
+      return Crashed
     }
-    if (isEffect(result)) {
-      this.sched = Sched.Async
-      this.runAsync(result as Effect.Effect<unknown, unknown>, env)
-      return false
-    }
+    if (isEffect(result)) return result as Effect.Effect<unknown, unknown>
     this.state = result
     this.settle(env)
-    return true
+    return Handled
   }
 
   /** After a handler succeeded: a request left unanswered (and not deferred) fails with NoReply. */
@@ -601,26 +632,13 @@ export class Cell implements AgentRef<any> {
         let n = 0
         while (this.status === "running" && !this.stopRequested && mb.length > 0) {
           if (++n > this.sys.options.dispatchBudget) return Effect.andThen(Effect.yieldNow, next())
-          const item = this.take(mb)
-          let env: AskEnvelope | undefined
-          let msg: unknown
-          if (item instanceof AskEnvelope) {
-            if (item.done) continue
-            env = item
-            msg = item.msg
-          } else msg = item
-          this.current = env
-          let result: unknown
-          try {
-            result = this.behavior.receive(this.state, msg, this.ctx)
-          } catch (defect) {
+          const r = this.invoke(this.take(mb))
+          if (r === Handled) continue
+          if (r === Crashed) {
             this.worker = undefined
-            this.crash(Cause.die(defect), env)
             return Effect.void
           }
-          if (isEffect(result)) return step(result as Effect.Effect<unknown, unknown>, env)
-          this.state = result
-          this.settle(env)
+          return step(r, this.current)
         }
         this.worker = undefined
         if (this.status === "running") this.afterRun()
@@ -671,6 +689,8 @@ export class Cell implements AgentRef<any> {
     this.sched = Sched.Idle
     if (env !== undefined) env.complete(Exit.fail(new AgentStopped({ agent: this.label, reason: "crashed" })))
     if (this.status === "stopping" || this.status === "stopped") return
+    const hooks = this.sys.hooks
+    for (let i = 0; i < hooks.length; i++) hooks[i].onCrash?.(this, cause)
     this.endThenReport({ _tag: "Failed", cause }, "crashed", !inInit)
   }
 
@@ -779,6 +799,7 @@ export class Cell implements AgentRef<any> {
         agent: this.label,
         reason: deadReason === "crashed" ? "crashed" : "stopped",
       })
+      this.sys.metrics.depth.modify(-mb.length)
       for (const item of mb.drainAll()) {
         this.sys.deadLetter(this, item, deadReason)
         if (item instanceof AskEnvelope) item.complete(Exit.fail(err))
@@ -942,7 +963,20 @@ class AskEffect extends Effectable.Class<any, any> {
     this.timeoutMs = timeoutMs
   }
   asEffect(): Effect.Effect<any, any> {
-    return this.cell.askNow(this.msg, this.timeoutMs)
+    const cell = this.cell
+    if (!cell.sys.options.traceAsks) return cell.askNow(this.msg, this.timeoutMs)
+    // traced: a client span, and the latency (ms, on the Clock) in troupe_agent_ask_latency_ms
+    const sys = cell.sys
+    return Telemetry.withAskSpan(
+      cell.label,
+      Effect.suspend(() => {
+        const started = sys.clock.currentTimeMillisUnsafe()
+        return Effect.ensuring(
+          cell.askNow(this.msg, this.timeoutMs),
+          Effect.sync(() => sys.metrics.askLatency.update(sys.clock.currentTimeMillisUnsafe() - started)),
+        )
+      }),
+    )
   }
 }
 
@@ -1197,14 +1231,33 @@ export class SupervisorCore {
     return child.shutdown(deadlineMs ?? child.shutdownMs, true, exitShutdown)
   }
 
-  /** Stops every child for good, newest first. */
+  /**
+   * Stops every child for good, newest first. An idle child with nothing to wait for (no worker, no
+   * `terminate`, no children of its own) is finalized on the spot, so closing a million idle agents
+   * costs no Effect per agent.
+   */
   stopAllChildren(): Effect.Effect<void> {
     return Effect.suspend(() => {
       const cells = [...this.children.values()].reverse()
-      if (cells.length === 0) return exitVoid
-      return Effect.forEach(cells, (cell) => cell.shutdown(cell.shutdownMs, true, exitShutdown), {
-        discard: true,
-      })
+      let i = 0
+      const loop = (): Effect.Effect<void> => {
+        while (i < cells.length) {
+          const cell = cells[i++]
+          if (
+            cell.status === "running" &&
+            cell.worker === undefined &&
+            cell.sup === undefined &&
+            cell.behavior.terminate === undefined
+          ) {
+            cell.sched = Sched.Idle
+            cell.finalize(exitShutdown)
+          } else if (cell.status !== "stopped") {
+            return Effect.andThen(cell.shutdown(cell.shutdownMs, true, exitShutdown), Effect.suspend(loop))
+          }
+        }
+        return exitVoid
+      }
+      return loop()
     })
   }
 

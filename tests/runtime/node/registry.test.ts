@@ -4,6 +4,7 @@ import { Effect } from "effect"
 import * as Discovery from "../../../src/registry/Discovery.ts"
 import * as Query from "../../../src/registry/Query.ts"
 import * as Registry from "../../../src/registry/Registry.ts"
+import { registryScenario } from "../../suites/registryScenario.ts"
 
 test("registry: atomic registration, indexed queries, discovery helpers", () => {
   const registry = Registry.makeUnsafe<{ id: number }>({ resources: ["gpu"] })
@@ -33,4 +34,8 @@ test("registry: atomic registration, indexed queries, discovery helpers", () => 
   )
   assert.equal(Effect.runSync(Discovery.healthSummary(registry)).degraded, 10)
   assert.equal(Effect.runSync(Discovery.leastLoaded(registry, "odd", 1))[0].metadata.resources.load, 0)
+})
+
+test("registry scenario with the kernel: named spawns, indexed queries, dispatch, exit removes", async () => {
+  await registryScenario()
 })
