@@ -308,52 +308,79 @@ const fail = (path: string, reason: string): InvalidQuery => new InvalidQuery({ 
  * ```
  */
 export const validate = (q: unknown, resources?: ReadonlySet<string>): InvalidQuery | undefined => {
-  let budget = maxCriteria
-  const go = (q: unknown, at: string): InvalidQuery | undefined => {
-    if (Array.isArray(q)) return go({ and: q }, at)
-    if (q === null || typeof q !== "object")
-      return fail(at, "expected a criterion { path, op, value } or an and/or group")
-    const isGroup = "and" in q || "or" in q
-    if (isGroup && ("path" in q || "op" in q || ("and" in q && "or" in q)))
-      return fail(at, "an object is either a criterion { path, op, value } or one group { and } / { or }")
-    if (isGroup) {
-      const parts = (q as any).and ?? (q as any).or
-      if (!Array.isArray(parts)) return fail(at, "and/or groups take an array of sub-queries")
-      for (let i = 0; i < parts.length; i++) {
-        const err = go(parts[i], `${at}.${"and" in q ? "and" : "or"}[${i}]`)
-        if (err) return err
-      }
-      return undefined
-    }
-    if (--budget < 0) return fail(at, `more than ${maxCriteria} criteria; split the query`)
-    const { path, op, value } = q as Criterion
-    if (typeof path !== "string") return fail(at, "a criterion needs a string path")
-    const known =
-      path === "key" ||
-      path === "capabilities" ||
-      path === "health" ||
-      path === "node" ||
-      (path.startsWith("resources.") && path.length > 10) ||
-      (path.startsWith("tags.") && path.length > 5)
-    if (!known)
-      return fail(
-        path,
-        "unknown path; use key, capabilities, health, node, resources.<attribute> or tags.<name>",
-      )
-    if (path.startsWith("resources.") && resources !== undefined && !resources.has(path.slice(10)))
-      return fail(path, `undeclared resource attribute; known: ${[...resources].join(", ")}`)
-    if (!ops.includes(op))
-      return fail(path, `unknown operator ${JSON.stringify(op)}; use one of ${ops.join(" ")}`)
-    if (op === "in" || op === "notIn") {
-      if (!Array.isArray(value)) return fail(path, `${op} takes an array of values`)
-      if (value.length > maxInValues) return fail(path, `${op} takes at most ${maxInValues} values`)
-    } else if (op === "gt" || op === "gte" || op === "lt" || op === "lte") {
-      if (!((typeof value === "number" && !Number.isNaN(value)) || typeof value === "string"))
-        return fail(path, `${op} takes a number or a string`)
-    } else if (value === undefined) return fail(path, `${op} needs a value`)
-    return undefined
+  budget = maxCriteria
+  trail.length = 0
+  return check(q, resources)
+}
+
+// Validation allocates nothing on success: the path of a failing group is rebuilt from `trail`
+// (group name, index, group name, index, ...) only when there is an error to report.
+let budget = 0
+const trail: Array<string | number> = []
+
+const at = (): string => {
+  let s = "query"
+  for (let i = 0; i < trail.length; i += 2) s += `.${trail[i]}[${trail[i + 1]}]`
+  return s
+}
+
+const checkGroup = (
+  parts: ReadonlyArray<unknown>,
+  name: "and" | "or",
+  resources: ReadonlySet<string> | undefined,
+): InvalidQuery | undefined => {
+  const depth = trail.length
+  trail.push(name, 0)
+  for (let i = 0; i < parts.length; i++) {
+    trail[depth + 1] = i
+    const err = check(parts[i], resources)
+    if (err) return err
   }
-  return go(q, "query")
+  trail.length = depth
+  return undefined
+}
+
+const check = (q: unknown, resources: ReadonlySet<string> | undefined): InvalidQuery | undefined => {
+  if (Array.isArray(q)) return checkGroup(q, "and", resources)
+  if (q === null || typeof q !== "object")
+    return fail(at(), "expected a criterion { path, op, value } or an and/or group")
+  const isGroup = "and" in q || "or" in q
+  if (isGroup && ("path" in q || "op" in q || ("and" in q && "or" in q)))
+    return fail(at(), "an object is either a criterion { path, op, value } or one group { and } / { or }")
+  if (isGroup) {
+    const isAnd = "and" in q
+    const parts = isAnd ? (q as any).and : (q as any).or
+    if (!Array.isArray(parts)) return fail(at(), "and/or groups take an array of sub-queries")
+    return checkGroup(parts, isAnd ? "and" : "or", resources)
+  }
+  if (--budget < 0) return fail(at(), `more than ${maxCriteria} criteria; split the query`)
+  const { path, op, value } = q as Criterion
+  if (typeof path !== "string") return fail(at(), "a criterion needs a string path")
+  const isResource = path.startsWith("resources.")
+  const known =
+    path === "key" ||
+    path === "capabilities" ||
+    path === "health" ||
+    path === "node" ||
+    (isResource && path.length > 10) ||
+    (path.startsWith("tags.") && path.length > 5)
+  if (!known)
+    return fail(
+      path,
+      "unknown path; use key, capabilities, health, node, resources.<attribute> or tags.<name>",
+    )
+  if (isResource && resources !== undefined && !resources.has(path.slice(10)))
+    return fail(path, `undeclared resource attribute; known: ${[...resources].join(", ")}`)
+  if (!ops.includes(op))
+    return fail(path, `unknown operator ${JSON.stringify(op)}; use one of ${ops.join(" ")}`)
+  if (op === "in" || op === "notIn") {
+    if (!Array.isArray(value)) return fail(path, `${op} takes an array of values`)
+    if (value.length > maxInValues) return fail(path, `${op} takes at most ${maxInValues} values`)
+  } else if (op === "gt" || op === "gte" || op === "lt" || op === "lte") {
+    if (!((typeof value === "number" && !Number.isNaN(value)) || typeof value === "string"))
+      return fail(path, `${op} takes a number or a string`)
+  } else if (value === undefined) return fail(path, `${op} needs a value`)
+  return undefined
 }
 
 /**

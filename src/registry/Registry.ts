@@ -62,6 +62,7 @@ import {
   type Entry,
   type Pending,
   Store,
+  valueKey,
 } from "./internal/store.ts"
 import * as Q from "./Query.ts"
 import {
@@ -662,24 +663,20 @@ export const inspect = (registry: Registry<any>): IndexSnapshot | undefined => {
     b.members().forEach((slot, i) => {
       const same =
         b.health[i] === store.health[slot] &&
-        store.cols.every(
-          (col, ri) =>
-            Object.is(col[slot], b.values[ri][i]) ||
-            (Number.isNaN(col[slot]) && Number.isNaN(b.values[ri][i])),
-        )
+        store.cols.every((col, ri) => valueKey(col[slot]) === b.values[ri][i])
       if (!same) columns.health[-1] = `capability bucket "${c}" is out of date at slot ${slot}`
     })
   return {
     keys: store.keyList().sort(),
     capability: rec([...store.byCapability].map(([c, b]) => [c, [...b.members()]] as const)),
-    health: rec(healthValues.map((h, i) => [h, store.byHealth[i]] as const)),
-    node: rec(store.byNode),
+    health: rec(healthValues.map((h, i) => [h, [...store.byHealth[i].members()]] as const)),
+    node: rec([...store.byNode].map(([k, b]) => [k, [...b.members()]] as const)),
     numeric: Object.fromEntries([...store.numeric].map(([k, idx]) => [k, idx.toArray().map(seqOf)] as const)),
     handles: Object.fromEntries(
-      [...store.byHandle].map(
-        ([id, v]) =>
-          [String(id), (Array.isArray(v) ? v : [v]).map((e) => e.seq).sort((a, b) => a - b)] as const,
-      ),
+      [...store.handles.heads()].map((head) => {
+        const id = store.idOf(store.nodes[head]!.handle)
+        return [String(id), seqs(store.handles.slots(id))] as const
+      }),
     ),
     columns,
     entries,

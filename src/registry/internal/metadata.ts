@@ -92,6 +92,29 @@ const defaultsFor = (limits: Limits): Metadata => {
   return m
 }
 
+/**
+ * A copy of a record, 48 bytes instead of 64 for three numbers. JavaScriptCore gives an object built
+ * property by property (or a spread of such an object) room for six inline properties; a structured
+ * clone has exactly the room it needs, and a spread of it keeps that. So one clone per set of keys is
+ * kept as a template (at most {@link maxTemplates}; beyond that, plain copies).
+ */
+const compact = <V>(record: Readonly<Record<string, V>>, keys: ReadonlyArray<string>): Record<string, V> => {
+  const id = keys.join("\u0000")
+  let template = templates.get(id)
+  if (template === undefined) {
+    const plain: Record<string, V> = {}
+    for (let i = 0; i < keys.length; i++) plain[keys[i]] = record[keys[i]]
+    if (templates.size >= maxTemplates) return plain
+    template = structuredClone(plain) as Record<string, unknown>
+    templates.set(id, template)
+  }
+  const out = { ...template } as Record<string, V>
+  for (let i = 0; i < keys.length; i++) out[keys[i]] = record[keys[i]]
+  return out
+}
+const maxTemplates = 256
+const templates = new Map<string, Record<string, unknown>>()
+
 /** Validates a name; returns the error or undefined. */
 export const checkName = (name: unknown, limits: Limits): InvalidRegistration | undefined => {
   if (typeof name !== "string")
@@ -149,7 +172,7 @@ export const normalize = (input: unknown, limits: Limits): Metadata | InvalidReg
           field: `metadata.resources.${k}`,
           reason: `undeclared resource attribute; declare it in the registry's "resources" option (known: ${[...limits.resources].join(", ")})`,
         })
-    if (keys.length > 0) resources = { ...m.resources }
+    if (keys.length > 0) resources = compact(m.resources, keys)
   }
   let tags: Readonly<Record<string, string | number | boolean>> = emptyRecord
   if (m.tags !== undefined) {

@@ -8,12 +8,16 @@
  * not already guarantee), compiled against the store's columns: health and numeric criteria read typed
  * arrays, the others read the entry. The result therefore equals the brute-force filter whatever plan
  * was chosen (the property tests check this against {@link Q.matches}).
+ *
+ * The common discovery query (an AND of criteria whose best index is one capability bucket, without
+ * `sortBy`) skips plan objects altogether: {@link bucketQuery} filters the covering bucket in one
+ * sequential pass and allocates only the result.
  * @internal
  */
 import * as Q from "../Query.ts"
 import type { Health } from "./metadata.ts"
 import { healthValues } from "./metadata.ts"
-import { type CapabilityBucket, type Entry, healthCode, type Node, type Store } from "./store.ts"
+import { type CapabilityBucket, type Entry, healthCode, type Node, type Store, valueKey } from "./store.ts"
 
 export type Plan =
   | { readonly kind: "scan"; readonly est: number }
@@ -23,8 +27,6 @@ export type Plan =
       readonly sets: ReadonlyArray<ArrayLike<number>>
       readonly est: number
       readonly covers: ReadonlyArray<Q.Query>
-      /** The covering capability bucket, when the plan is exactly one capability. */
-      readonly bucket?: CapabilityBucket
     }
   | {
       readonly kind: "range"
@@ -91,21 +93,17 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
     case "capabilities": {
       if (values === undefined) return scan
       if (op !== "in") {
-        // the common case, one capability: the covering bucket, without intermediate arrays
+        // one capability: its bucket, without intermediate arrays
         const b = typeof value === "string" ? store.byCapability.get(value) : undefined
         return b === undefined
           ? { kind: "sets", label: "capability", sets: none, est: 0, covers: [c] }
-          : { kind: "sets", label: "capability", sets: [b.members()], est: b.length, covers: [c], bucket: b }
+          : { kind: "sets", label: "capability", sets: [b.members()], est: b.length, covers: [c] }
       }
-      const buckets = values.map((v) => (typeof v === "string" ? store.byCapability.get(v) : undefined))
-      const p = setsPlan(
+      return setsPlan(
         "capability",
-        buckets.map((b) => b?.members()),
+        values.map((v) => (typeof v === "string" ? store.byCapability.get(v)?.members() : undefined)),
         c,
       )
-      return buckets.length === 1 && buckets[0] !== undefined
-        ? { ...(p as Extract<Plan, { kind: "sets" }>), bucket: buckets[0] }
-        : p
     }
     case "health": {
       if (op === "contains") return scan
@@ -117,7 +115,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
       return setsPlan(
         "health",
         [...new Set(wanted)].map((h) =>
-          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]] : undefined,
+          healthValues.includes(h as Health) ? store.byHealth[healthCode[h as Health]].members() : undefined,
         ),
         c,
       )
@@ -126,7 +124,7 @@ const criterionPlan = <H>(store: Store<H>, c: Q.Criterion): Plan => {
       if (values === undefined || op === "contains") return scan
       return setsPlan(
         "node",
-        values.map((v) => (typeof v === "string" ? store.byNode.get(v) : undefined)),
+        values.map((v) => (typeof v === "string" ? store.byNode.get(v)?.members() : undefined)),
         c,
       )
     case "key":
@@ -222,20 +220,6 @@ const slotRows = <H>(store: Store<H>): Rows<H> => {
   return { health: store.health, column: (a) => store.columns.get(a), node: (s) => nodes[s]! }
 }
 
-const bucketRows = <H>(store: Store<H>, b: CapabilityBucket): Rows<H> => {
-  const nodes = store.nodes
-  const slots = b.slots
-  return {
-    // typed arrays of the bucket: read sequentially by position
-    health: b.health,
-    column: (a) => {
-      const ri = store.resources.indexOf(a)
-      return ri < 0 ? undefined : b.values[ri]
-    },
-    node: (i) => nodes[slots[i]]!,
-  }
-}
-
 /** Compiles a (validated) query to a predicate over rows, reading columns where it can. */
 const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) => {
   if (Array.isArray(q)) return compileRows(rows, { and: q })
@@ -260,9 +244,9 @@ const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) =
   }
   const c = q as Q.Criterion
   if (c.path === "health") {
-    const table = healthTable(c)
+    const mask = healthMask(c.op, c.value)
     const health = rows.health
-    return (s) => table[health[s]] === true
+    return (s) => ((mask >>> health[s]) & 1) === 1
   }
   if (c.path.startsWith("resources.")) {
     const col = rows.column(c.path.slice(10))
@@ -304,103 +288,44 @@ const compileRows = <H>(rows: Rows<H>, q: Q.Query): ((row: number) => boolean) =
   return (s) => ref(node(s))
 }
 
-/**
- * The residual of a query driven by a covering bucket, split into what one monomorphic loop can test
- * (a health table and numeric bounds per column, ANDed) and a compiled predicate for the rest.
- */
-interface Conjunction {
-  readonly health: ReadonlyArray<boolean> | undefined
-  readonly cols: Array<ArrayLike<number>>
-  readonly lo: Array<number>
-  readonly loStrict: Array<boolean>
-  readonly hi: Array<number>
-  readonly hiStrict: Array<boolean>
-  readonly rest: ((row: number) => boolean) | undefined
-}
-
-const conjunction = <H>(rows: Rows<H>, q: Q.Query): Conjunction => {
-  const children = Array.isArray(q)
-    ? q
-    : !Q.isCriterion(q as Q.Query) && "and" in (q as Q.And)
-      ? (q as Q.And).and
-      : [q]
-  let health: Array<boolean> | undefined
-  const cols: Array<ArrayLike<number>> = []
-  const lo: Array<number> = []
-  const loStrict: Array<boolean> = []
-  const hi: Array<number> = []
-  const hiStrict: Array<boolean> = []
-  const others: Array<Q.Query> = []
-  for (const child of children) {
-    if (Q.isCriterion(child)) {
-      if (child.path === "health") {
-        const t = healthTable(child)
-        health = health === undefined ? t : health.map((x, i) => x && t[i])
-        continue
-      }
-      if (child.path.startsWith("resources.") && typeof child.value === "number") {
-        const col = rows.column(child.path.slice(10))
-        const b = col === undefined ? undefined : rangeBounds(child.op, child.value)
-        if (col !== undefined && b !== undefined) {
-          cols.push(col)
-          lo.push(b.lo)
-          loStrict.push(b.loStrict)
-          hi.push(b.hi)
-          hiStrict.push(b.hiStrict)
-          continue
-        }
-      }
-    }
-    others.push(child)
-  }
-  return {
-    health,
-    cols,
-    lo,
-    loStrict,
-    hi,
-    hiStrict,
-    rest: others.length === 0 ? undefined : compileRows(rows, { and: others }),
-  }
-}
-
-/** Health is never missing: the reference predicate tabulated over the three values (by health code). */
-const healthTable = (c: Q.Criterion): Array<boolean> => {
-  const { op, value } = c
-  const out: Array<boolean> = [false, false, false]
+/** Health is never missing: the reference predicate tabulated over the three values, as a bit mask by health code. */
+const healthMask = (op: Q.Op, value: unknown): number => {
+  let mask = 0
   for (let i = 0; i < 3; i++) {
     const h = healthValues[i]
+    let ok = false
     switch (op) {
       case "eq":
-        out[i] = h === value
+        ok = h === value
         break
       case "neq":
-        out[i] = h !== value
+        ok = h !== value
         break
       case "in":
-        out[i] = (value as ReadonlyArray<unknown>).includes(h)
+        ok = (value as ReadonlyArray<unknown>).includes(h)
         break
       case "notIn":
-        out[i] = !(value as ReadonlyArray<unknown>).includes(h)
+        ok = !(value as ReadonlyArray<unknown>).includes(h)
         break
       case "contains":
-        out[i] = h === value || (typeof value === "string" && h.includes(value))
+        ok = h === value || (typeof value === "string" && h.includes(value))
         break
       case "gt":
-        out[i] = typeof value === "string" && h > value
+        ok = typeof value === "string" && h > value
         break
       case "gte":
-        out[i] = typeof value === "string" && h >= value
+        ok = typeof value === "string" && h >= value
         break
       case "lt":
-        out[i] = typeof value === "string" && h < value
+        ok = typeof value === "string" && h < value
         break
       case "lte":
-        out[i] = typeof value === "string" && h <= value
+        ok = typeof value === "string" && h <= value
         break
     }
+    if (ok) mask |= 1 << i
   }
-  return out
+  return mask
 }
 
 /** Calls `f` on each candidate slot of a plan (each at most once); stops when `f` returns false. */
@@ -454,8 +379,208 @@ const candidates = <H>(store: Store<H>, p: Plan, f: (slot: number) => boolean): 
   visit(p)
 }
 
-/** Scratch space for matching slots (module-wide: queries run synchronously, one at a time). */
+/** Scratch space for matching positions (module-wide: queries run synchronously, one at a time). */
 let scratch = new Int32Array(1024)
+
+/**
+ * The common discovery query without allocating a plan: an AND of criteria (no nested groups) whose
+ * most selective index is a capability bucket (`capabilities eq/contains <c>`). Health criteria become
+ * a bit mask, numeric ranges bounds per attribute, and both are tested against the bucket's own arrays
+ * sequentially; a member whose 16-bit value key equals a bound's key is decided by its exact column
+ * value. Every other criterion (further capabilities, node, key, tags, ...) is tested on the entry with
+ * the reference predicate. Returns undefined when the query does not have this shape or another index is
+ * more selective: the general planner then answers it.
+ */
+const bucketQuery = <H>(
+  store: Store<H>,
+  q: Q.Query,
+  offset: number,
+  want: number,
+): Array<Entry<H>> | undefined => {
+  let children: ReadonlyArray<Q.Query>
+  if (Array.isArray(q)) children = q
+  else if (Q.isCriterion(q as Q.Query)) children = [q]
+  else if ("and" in (q as Q.And)) children = (q as Q.And).and
+  else return undefined
+  const n = children.length
+  if (n === 0) return undefined
+  let driver: CapabilityBucket | undefined
+  let driverAt = -1
+  let mask = 7
+  let k = 0
+  let other = Number.POSITIVE_INFINITY
+  let rest: Array<Q.Query> | undefined
+  const { lo, hi, loStrict, hiStrict, bounded } = store
+  for (let i = 0; i < n; i++) {
+    const c = children[i]
+    if (!Q.isCriterion(c)) return undefined
+    const path = c.path
+    const op = c.op
+    const value = c.value
+    if (path === "capabilities" && (op === "contains" || op === "eq")) {
+      if (typeof value !== "string") return []
+      const b = store.byCapability.get(value)
+      if (b === undefined) return []
+      if (driver === undefined || b.length < driver.length) {
+        driver = b
+        driverAt = i
+      }
+      continue
+    }
+    if (path === "health") {
+      mask &= healthMask(op, value)
+      continue
+    }
+    const ri = store.resourcePath.get(path)
+    if (ri !== undefined && typeof value === "number") {
+      if (op === "eq" || op === "gt" || op === "gte" || op === "lt" || op === "lte") {
+        if (Number.isNaN(value)) return [] // eq NaN: nothing is equal to NaN
+        let j = 0
+        while (j < k && bounded[j] !== ri) j++
+        if (j === k) {
+          bounded[k++] = ri
+          lo[ri] = Number.NEGATIVE_INFINITY
+          hi[ri] = Number.POSITIVE_INFINITY
+          loStrict[ri] = 0
+          hiStrict[ri] = 0
+        }
+        // the intersection of the bounds: the larger lower bound (strict on a tie), the smaller upper one
+        const strict = op === "gt" || op === "lt" ? 1 : 0
+        if (op !== "lt" && op !== "lte" && (value > lo[ri] || (value === lo[ri] && strict === 1))) {
+          lo[ri] = value
+          loStrict[ri] = strict
+        }
+        if (op !== "gt" && op !== "gte" && (value < hi[ri] || (value === hi[ri] && strict === 1))) {
+          hi[ri] = value
+          hiStrict[ri] = strict
+        }
+        continue
+      }
+    } else if (op === "eq" && typeof value === "string") {
+      if (path === "key") other = Math.min(other, store.keyed(value)?.length ?? 0)
+      else if (path === "node") other = Math.min(other, store.byNode.get(value)?.length ?? 0)
+    } else if (op === "in" && (path === "key" || path === "node" || path === "capabilities")) return undefined
+    ;(rest ??= []).push(c)
+  }
+  if (driver === undefined) return undefined
+  if (mask === 0) return []
+  // the plan choice of the general planner: another index with fewer candidates drives instead
+  if (mask !== 7) {
+    let est = 0
+    for (let h = 0; h < 3; h++) if (((mask >>> h) & 1) === 1) est += store.byHealth[h].length
+    other = Math.min(other, est)
+  }
+  for (let j = 0; j < k; j++) {
+    const ri = bounded[j]
+    other = Math.min(other, store.sorted[ri].estimate(lo[ri], loStrict[ri] === 1, hi[ri], hiStrict[ri] === 1))
+  }
+  if (other < driver.length) return undefined
+  for (let i = 0; i < n; i++) {
+    const c = children[i] as Q.Criterion
+    // further capabilities go to the reference predicate
+    if (i !== driverAt && c.path === "capabilities" && (c.op === "contains" || c.op === "eq"))
+      (rest ??= []).push(c)
+  }
+  const { qlo, qhi } = store
+  for (let j = 0; j < k; j++) {
+    const ri = bounded[j]
+    const l = lo[ri]
+    const h = hi[ri]
+    // a bound outside the keys' range never ties: -1 below every key, 0xfffe above every valid key
+    qlo[ri] = l < 0 ? -1 : valueKey(l)
+    qhi[ri] = h === Number.POSITIVE_INFINITY ? 0xfffe : h < 0 ? -1 : valueKey(h)
+  }
+  const pred = rest === undefined ? undefined : Q.compile(rest)
+  const nodes = store.nodes
+  const b = driver
+  if (scratch.length < b.length) scratch = new Int32Array(Math.max(b.length, scratch.length * 2))
+  const count =
+    k === 1 && pred === undefined
+      ? filterOne(store, b, mask, bounded[0], want)
+      : filterMany(store, b, mask, k, pred === undefined ? undefined : (slot) => pred(nodes[slot]!), want)
+  const hits = scratch
+  const from = Math.min(offset, count)
+  const result: Array<Entry<H>> = new Array(count - from)
+  for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
+  return result
+}
+
+/** Fills `scratch` with the bucket members that pass the health mask and the bounds of one attribute; returns how many. */
+const filterOne = <H>(
+  store: Store<H>,
+  b: CapabilityBucket,
+  mask: number,
+  ri: number,
+  want: number,
+): number => {
+  const hs = b.health
+  const slots = b.slots
+  const keys = b.values[ri]
+  const col = store.cols[ri]
+  const ql = store.qlo[ri]
+  const qh = store.qhi[ri]
+  const lo = store.lo[ri]
+  const hi = store.hi[ri]
+  const loStrict = store.loStrict[ri] === 1
+  const hiStrict = store.hiStrict[ri] === 1
+  const hits = scratch
+  const len = b.length
+  let count = 0
+  for (let i = 0; i < len && count < want; i++) {
+    if (((mask >>> hs[i]) & 1) === 0) continue
+    const key = keys[i]
+    // absent values (ABSENT) are above every qhi
+    if (key < ql || key > qh) continue
+    if (key === ql || key === qh) {
+      // the key cannot decide: compare the exact value
+      const x = col[slots[i]]
+      if (!(loStrict ? x > lo : x >= lo) || !(hiStrict ? x < hi : x <= hi)) continue
+    }
+    hits[count++] = slots[i]
+  }
+  return count
+}
+
+/**
+ * The general form of {@link filterOne}: bounds on `k` attributes and a predicate on the slot. The two
+ * loops are kept apart on purpose: the one-attribute loop holds its bounds in locals, which the JIT keeps
+ * in registers (about 25% faster on the discovery query than this loop with k = 1).
+ */
+const filterMany = <H>(
+  store: Store<H>,
+  b: CapabilityBucket,
+  mask: number,
+  k: number,
+  pred: ((slot: number) => boolean) | undefined,
+  want: number,
+): number => {
+  const { cols, lo, hi, loStrict, hiStrict, qlo, qhi, bounded } = store
+  const hs = b.health
+  const slots = b.slots
+  const keys = b.values
+  const hits = scratch
+  const len = b.length
+  let count = 0
+  rows: for (let i = 0; i < len && count < want; i++) {
+    if (((mask >>> hs[i]) & 1) === 0) continue
+    for (let j = 0; j < k; j++) {
+      const ri = bounded[j]
+      const key = keys[ri][i]
+      if (key < qlo[ri] || key > qhi[ri]) continue rows
+      if (key === qlo[ri] || key === qhi[ri]) {
+        const x = cols[ri][slots[i]]
+        if (
+          !(loStrict[ri] === 1 ? x > lo[ri] : x >= lo[ri]) ||
+          !(hiStrict[ri] === 1 ? x < hi[ri] : x <= hi[ri])
+        )
+          continue rows
+      }
+    }
+    if (pred !== undefined && !pred(slots[i])) continue
+    hits[count++] = slots[i]
+  }
+  return count
+}
 
 /** Runs a (validated) query. */
 export const execute = <H>(
@@ -463,43 +588,19 @@ export const execute = <H>(
   q: Q.Query,
   options: Q.QueryOptions | undefined,
 ): Array<Entry<H>> => {
+  const offset = options?.offset ?? 0
+  const limit = options?.limit ?? Number.POSITIVE_INFINITY
+  if (limit <= 0) return []
+  const sortBy = options?.sortBy
+  if (sortBy === undefined) {
+    const fast = bucketQuery(store, q, offset, offset + limit)
+    if (fast !== undefined) return fast
+  }
   const p = plan(store, q)
   const rest = residual(q, p)
   const nodes = store.nodes
-  const offset = options?.offset ?? 0
-  const limit = options?.limit ?? Number.POSITIVE_INFINITY
   const want = offset + limit
   const out: Array<Node<H>> = []
-  if (limit <= 0) return out
-  const sortBy = options?.sortBy
-  if (sortBy === undefined && p.kind === "sets" && p.bucket !== undefined) {
-    // one covering capability bucket: filter by position, reading the bucket's own arrays sequentially
-    const b = p.bucket
-    const f = conjunction(bucketRows(store, b), rest)
-    const { health: table, cols, lo, loStrict, hi, hiStrict, rest: other } = f
-    const hs = b.health
-    const slots = b.slots
-    const n = b.length
-    const k = cols.length
-    // matching slots go to a reused scratch buffer; the result is then allocated once, at its size
-    if (scratch.length < n) scratch = new Int32Array(Math.max(n, scratch.length * 2))
-    const hits = scratch
-    let count = 0
-    rows: for (let i = 0; i < n && count < want; i++) {
-      if (table !== undefined && !table[hs[i]]) continue
-      for (let j = 0; j < k; j++) {
-        const x = cols[j][i]
-        // NaN (absent) fails every comparison, as the reference does for a missing value
-        if (!(loStrict[j] ? x > lo[j] : x >= lo[j]) || !(hiStrict[j] ? x < hi[j] : x <= hi[j])) continue rows
-      }
-      if (other !== undefined && !other(i)) continue
-      hits[count++] = slots[i]
-    }
-    const from = Math.min(offset, count)
-    const result: Array<Node<H>> = new Array(count - from)
-    for (let i = from; i < count; i++) result[i - from] = nodes[hits[i]]!
-    return result
-  }
   const pred = compileRows(slotRows(store), rest)
   if (sortBy === undefined) {
     candidates(store, p, (s) => {

@@ -2,8 +2,9 @@
  * A sorted index of slots by one numeric attribute, ordered by `(value, seq)` so that ties are
  * broken by registration sequence. Values and sequence numbers are read through two functions (the
  * store's columns), so comparisons never touch entry objects. Stored as a list of small sorted blocks (at
- * most {@link MAX_BLOCK} items), which keeps insert and remove at O(log n + block) without a tree node per
- * item: one small integer per indexed entry.
+ * most {@link MAX_BLOCK} items, each in an `Int32Array` that grows by doubling, with its length
+ * alongside), which keeps insert and remove at O(log n + block) without a tree node per item: 4 bytes per
+ * indexed entry plus the blocks' free room.
  *
  * The index also keeps the running sum of values, so `min`, `max`, `count` and `sum` are O(1).
  * @internal
@@ -13,8 +14,29 @@ const HALF_BLOCK = MAX_BLOCK >> 1
 
 type E = number
 
+/** A block: a sorted run of slots in a typed array that doubles up to MAX_BLOCK + 1 items. */
+class Block {
+  length = 0
+  items: Int32Array
+  constructor(capacity: number) {
+    this.items = new Int32Array(capacity)
+  }
+  /** Makes room for `n` items. */
+  reserve(n: number): void {
+    if (n <= this.items.length) return
+    let c = this.items.length * 2
+    while (c < n) c *= 2
+    const items = new Int32Array(Math.min(c, MAX_BLOCK + 1))
+    items.set(this.items.subarray(0, this.length))
+    this.items = items
+  }
+}
+
+/** Initial capacity of a block. */
+const FIRST_BLOCK = 8
+
 export class SortedIndex {
-  private blocks: Array<Array<E>> = []
+  private blocks: Array<Block> = []
   /** Value and seq of each block's last item, so that finding a block reads two dense arrays. */
   private lastV: Array<number> = []
   private lastS: Array<number> = []
@@ -38,13 +60,13 @@ export class SortedIndex {
   }
 
   min(): E | undefined {
-    return this.blocks.length === 0 ? undefined : this.blocks[0][0]
+    return this.blocks.length === 0 ? undefined : this.blocks[0].items[0]
   }
 
   max(): E | undefined {
     if (this.blocks.length === 0) return undefined
     const last = this.blocks[this.blocks.length - 1]
-    return last[last.length - 1]
+    return last.items[last.length - 1]
   }
 
   /** Compares (value, seq) of `e` against (v, s). */
@@ -71,18 +93,19 @@ export class SortedIndex {
   /** Refreshes the last-item summary of block `bi`. */
   private touch(bi: number): void {
     const b = this.blocks[bi]
-    const e = b[b.length - 1]
+    const e = b.items[b.length - 1]
     this.lastV[bi] = this.value(e)
     this.lastS[bi] = this.seqOf(e)
   }
 
   /** Position of the first item >= (v, s) within block `b`. */
-  private posIn(b: Array<E>, v: number, s: number): number {
+  private posIn(b: Block, v: number, s: number): number {
+    const items = b.items
     let lo = 0
     let hi = b.length
     while (lo < hi) {
       const mid = (lo + hi) >> 1
-      if (this.cmp(b[mid], v, s) < 0) lo = mid + 1
+      if (this.cmp(items[mid], v, s) < 0) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -95,7 +118,10 @@ export class SortedIndex {
     this.total += v
     const bs = this.blocks
     if (bs.length === 0) {
-      bs.push([e])
+      const b = new Block(FIRST_BLOCK)
+      b.items[0] = e
+      b.length = 1
+      bs.push(b)
       this.lastV.push(v)
       this.lastS.push(seq)
       return
@@ -104,10 +130,17 @@ export class SortedIndex {
     if (bi === bs.length) bi--
     const b = bs[bi]
     const p = this.posIn(b, v, seq)
-    if (p === b.length) b.push(e)
-    else b.splice(p, 0, e)
+    b.reserve(b.length + 1)
+    const items = b.items
+    if (p < b.length) items.copyWithin(p + 1, p, b.length)
+    items[p] = e
+    b.length++
     if (b.length > MAX_BLOCK) {
-      bs.splice(bi + 1, 0, b.splice(HALF_BLOCK))
+      const tail = new Block(MAX_BLOCK + 1)
+      tail.items.set(items.subarray(HALF_BLOCK, b.length))
+      tail.length = b.length - HALF_BLOCK
+      b.length = HALF_BLOCK
+      bs.splice(bi + 1, 0, tail)
       this.lastV.splice(bi + 1, 0, 0)
       this.lastS.splice(bi + 1, 0, 0)
       this.touch(bi + 1)
@@ -125,9 +158,10 @@ export class SortedIndex {
     if (bi === bs.length) return false
     const b = bs[bi]
     const p = this.posIn(b, v, seq)
-    if (b[p] !== e) return false
-    if (p === b.length - 1) b.pop()
-    else b.splice(p, 1)
+    const items = b.items
+    if (p >= b.length || items[p] !== e) return false
+    if (p < b.length - 1) items.copyWithin(p, p + 1, b.length)
+    b.length--
     this.count--
     this.total -= v
     if (b.length === 0) {
@@ -139,7 +173,9 @@ export class SortedIndex {
     if (b.length < HALF_BLOCK >> 1 && bi + 1 < bs.length && bs[bi + 1].length + b.length <= MAX_BLOCK) {
       // merge small neighbours so the block count stays near n / HALF_BLOCK
       const next = bs[bi + 1]
-      for (let i = 0; i < next.length; i++) b.push(next[i])
+      b.reserve(b.length + next.length)
+      b.items.set(next.items.subarray(0, next.length), b.length)
+      b.length += next.length
       bs.splice(bi + 1, 1)
       this.lastV.splice(bi + 1, 1)
       this.lastS.splice(bi + 1, 1)
@@ -180,8 +216,9 @@ export class SortedIndex {
     let [bi, p] = this.lowerPos(lo, loStrict)
     for (; bi < bs.length; bi++, p = 0) {
       const b = bs[bi]
+      const items = b.items
       for (; p < b.length; p++) {
-        const e = b[p]
+        const e = items[p]
         const v = this.value(e)
         if (v > hi || (hiStrict && v === hi)) return
         if (f(e) === false) return
@@ -194,7 +231,7 @@ export class SortedIndex {
     const bs = this.blocks
     for (let bi = bs.length - 1; bi >= 0; bi--) {
       const b = bs[bi]
-      for (let p = b.length - 1; p >= 0; p--) if (f(b[p]) === false) return
+      for (let p = b.length - 1; p >= 0; p--) if (f(b.items[p]) === false) return
     }
   }
 
@@ -203,14 +240,14 @@ export class SortedIndex {
     const bs = this.blocks
     for (let bi = 0; bi < bs.length; bi++) {
       const b = bs[bi]
-      for (let p = 0; p < b.length; p++) if (f(b[p]) === false) return
+      for (let p = 0; p < b.length; p++) if (f(b.items[p]) === false) return
     }
   }
 
   /** All items in order (tests and model checks). */
   toArray(): Array<E> {
     const out: Array<E> = []
-    for (const b of this.blocks) for (const e of b) out.push(e)
+    for (const b of this.blocks) for (let p = 0; p < b.length; p++) out.push(b.items[p])
     return out
   }
 }

@@ -7,6 +7,7 @@
  * mutation.
  * @internal
  */
+import { HandleIndex } from "./handleIndex.ts"
 import type { Health, Metadata } from "./metadata.ts"
 import { SortedIndex } from "./sortedIndex.ts"
 
@@ -41,14 +42,14 @@ export type Conflict<H> =
   | { readonly _tag: "dead"; readonly key: string }
   | { readonly _tag: "batchDuplicate"; readonly index: number; readonly key: string }
 
-type OneOrMany<E> = E | Array<E>
-
 /** Health as a column code. */
 export const healthCode: Readonly<Record<Health, number>> = { healthy: 0, degraded: 1, unhealthy: 2 }
 
 /**
- * The stored form of an entry: the public fields plus its slot (its row in the store's columns) and its
- * positions in the capability buckets, so that removal from a bucket is an O(1) swap-remove.
+ * The stored form of an entry: the public fields plus its slot (its row in the store's columns). Its
+ * positions in its first two capability buckets live in the store's `cpos0`/`cpos1` columns; `cp` holds
+ * the positions in the buckets of any further capabilities (empty, shared, for two or fewer), so that
+ * removal from a bucket is an O(1) swap-remove without a positions array per entry.
  */
 export class Node<H> implements Entry<H> {
   readonly key: string
@@ -56,35 +57,55 @@ export class Node<H> implements Entry<H> {
   readonly metadata: Metadata
   readonly seq: number
   readonly slot: number
-  /** Positions in the capability buckets, parallel to `metadata.capabilities`. */
-  cp: Array<number>
+  /** Positions in the buckets of `metadata.capabilities[2..]`. */
+  readonly cp: Array<number>
   constructor(key: string, handle: H, metadata: Metadata, seq: number, slot: number) {
     this.key = key
     this.handle = handle
     this.metadata = metadata
     this.seq = seq
     this.slot = slot
-    this.cp = metadata.capabilities.length === 0 ? noPositions : new Array(metadata.capabilities.length)
+    this.cp = metadata.capabilities.length <= 2 ? noPositions : new Array(metadata.capabilities.length - 2)
   }
 }
 const noPositions: Array<number> = []
 
+/** Marks an absent value in a bucket's 16-bit value keys (valid keys are at most 0x7f80). */
+export const ABSENT = 0xffff
+
+const f32 = new Float32Array(1)
+const u32 = new Uint32Array(f32.buffer)
+
+/**
+ * An order-preserving 16-bit key of a value >= 0: the top half of its float32 encoding (sign, exponent,
+ * 7 mantissa bits). Rounding to float32 and truncating are both monotone, so `valueKey(x) < valueKey(t)`
+ * implies `x < t` and `valueKey(x) > valueKey(t)` implies `x > t`; only equal keys need the exact value.
+ * NaN (an absent value) maps to {@link ABSENT}.
+ */
+export const valueKey = (x: number): number => {
+  if (Number.isNaN(x)) return ABSENT
+  if (x <= 0) return 0
+  f32[0] = x
+  return u32[0] >>> 16
+}
+
 /**
  * A covering capability bucket: the member slots plus, in parallel arrays, a copy of each member's health
- * code and numeric resource values (NaN when absent). A query driven by one capability filters its
- * candidates by reading these arrays sequentially, without a random access per candidate.
- * Swap-remove keeps every array dense.
+ * code and a 16-bit order-preserving key of each numeric resource value ({@link valueKey}). A query driven
+ * by one capability filters its candidates by reading these arrays sequentially, without a random access
+ * per candidate; only a candidate whose key equals a bound's key reads its exact value from the store's
+ * column. Swap-remove keeps every array dense.
  */
 export class CapabilityBucket {
   /** Number of members. */
   length = 0
   slots: Int32Array
   health: Uint8Array
-  values: Array<Float64Array>
+  values: Array<Uint16Array>
   constructor(attributes: number) {
     this.slots = new Int32Array(4)
     this.health = new Uint8Array(4)
-    this.values = Array.from({ length: attributes }, () => new Float64Array(4))
+    this.values = Array.from({ length: attributes }, () => new Uint16Array(4))
   }
   /** Appends a member; returns its position. */
   add(slot: number, health: number, cols: ReadonlyArray<Float64Array>): number {
@@ -92,7 +113,7 @@ export class CapabilityBucket {
     if (pos === this.slots.length) this.resize(pos * 2)
     this.slots[pos] = slot
     this.health[pos] = health
-    for (let r = 0; r < cols.length; r++) this.values[r][pos] = cols[r][slot]
+    for (let r = 0; r < cols.length; r++) this.values[r][pos] = valueKey(cols[r][slot])
     this.length = pos + 1
     return pos
   }
@@ -114,20 +135,42 @@ export class CapabilityBucket {
     return this.slots.subarray(0, this.length)
   }
   private resize(n: number): void {
-    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T, b: T): T => {
+    const grow = <T extends Int32Array | Uint8Array | Uint16Array>(a: T, b: T): T => {
       b.set(a.subarray(0, Math.min(this.length, n)))
       return b
     }
     this.slots = grow(this.slots, new Int32Array(n))
     this.health = grow(this.health, new Uint8Array(n))
-    this.values = this.values.map((v) => grow(v, new Float64Array(n)))
+    this.values = this.values.map((v) => grow(v, new Uint16Array(n)))
   }
 }
 
-const bucketOf = <K>(m: Map<K, Array<number>>, k: K): Array<number> => {
-  let b = m.get(k)
-  if (b === undefined) m.set(k, (b = []))
-  return b
+/** A bucket of slots in a typed array that doubles and halves (swap-remove keeps it dense). */
+export class SlotList {
+  length = 0
+  items = new Int32Array(4)
+  push(slot: number): number {
+    const pos = this.length
+    if (pos === this.items.length) {
+      const n = new Int32Array(pos * 2)
+      n.set(this.items)
+      this.items = n
+    }
+    this.items[pos] = slot
+    this.length = pos + 1
+    return pos
+  }
+  /** Removes the last slot and returns it. */
+  pop(): number {
+    const last = this.items[--this.length]
+    if (this.length >= 16 && this.length * 4 <= this.items.length)
+      this.items = this.items.slice(0, this.items.length >> 1)
+    return last
+  }
+  /** The slots (a view; valid until the next write). */
+  members(): Int32Array {
+    return this.items.subarray(0, this.length)
+  }
 }
 
 /**
@@ -142,7 +185,8 @@ export class Store<H> {
   readonly names = new Map<string, Node<H>>()
   /** Duplicate mode: key → entries. */
   readonly groups = new Map<string, Set<Node<H>>>()
-  readonly byHandle = new Map<unknown, OneOrMany<Node<H>>>()
+  /** Entries by handle identity (chains of slots). */
+  readonly handles = new HandleIndex()
   /** Slot → entry (undefined for a free slot). */
   nodes: Array<Node<H> | undefined> = []
   private free: Array<number> = []
@@ -151,14 +195,33 @@ export class Store<H> {
   /** Position of each slot in its health bucket and in its node bucket. */
   private hpos = new Int32Array(0)
   private npos = new Int32Array(0)
+  /** Position of each slot in the buckets of its first and second capability. */
+  private cpos0 = new Int32Array(0)
+  private cpos1 = new Int32Array(0)
   seqs = new Float64Array(0)
   readonly columns = new Map<string, Float64Array>()
   /** The same columns by resource position (the sorted indexes read these). */
   cols: Array<Float64Array> = []
   readonly byCapability = new Map<string, CapabilityBucket>()
-  readonly byHealth: Array<Array<number>> = [[], [], []]
-  readonly byNode = new Map<string, Array<number>>()
+  readonly byHealth: Array<SlotList> = [new SlotList(), new SlotList(), new SlotList()]
+  readonly byNode = new Map<string, SlotList>()
   readonly numeric = new Map<string, SortedIndex>()
+  /** The sorted indexes by resource position. */
+  readonly sorted: Array<SortedIndex> = []
+  /** `resources.<attribute>` → resource position. */
+  readonly resourcePath = new Map<string, number>()
+  /**
+   * Query scratch space by resource position: bounds of a conjunction's numeric criteria and their
+   * 16-bit keys (queries run synchronously, one at a time, so one set per store is enough).
+   */
+  readonly lo: Float64Array
+  readonly hi: Float64Array
+  readonly loStrict: Uint8Array
+  readonly hiStrict: Uint8Array
+  readonly qlo: Int32Array
+  readonly qhi: Int32Array
+  /** Resource positions bounded by the current query, in order of first appearance. */
+  readonly bounded: Int32Array
   size = 0
   private seq = 0
   listeners: Array<(change: Change<H>) => void> = []
@@ -181,14 +244,22 @@ export class Store<H> {
     resources.forEach((r, ri) => {
       this.columns.set(r, new Float64Array(0))
       this.cols.push(new Float64Array(0))
-      this.numeric.set(
-        r,
-        new SortedIndex(
-          (slot) => this.cols[ri][slot],
-          (slot) => this.seqs[slot],
-        ),
+      const idx = new SortedIndex(
+        (slot) => this.cols[ri][slot],
+        (slot) => this.seqs[slot],
       )
+      this.numeric.set(r, idx)
+      this.sorted.push(idx)
+      this.resourcePath.set(`resources.${r}`, ri)
     })
+    const r = resources.length
+    this.lo = new Float64Array(r)
+    this.hi = new Float64Array(r)
+    this.loStrict = new Uint8Array(r)
+    this.hiStrict = new Uint8Array(r)
+    this.qlo = new Int32Array(r)
+    this.qhi = new Int32Array(r)
+    this.bounded = new Int32Array(r)
     this.grow(Math.min(1024, maxEntries))
   }
 
@@ -206,6 +277,9 @@ export class Store<H> {
     this.health = copy(this.health, (n) => new Uint8Array(n), 255)
     this.hpos = copy(this.hpos, (n) => new Int32Array(n))
     this.npos = copy(this.npos, (n) => new Int32Array(n))
+    this.cpos0 = copy(this.cpos0, (n) => new Int32Array(n))
+    this.cpos1 = copy(this.cpos1, (n) => new Int32Array(n))
+    this.handles.resize(capacity)
     this.seqs = copy(this.seqs, (n) => new Float64Array(n))
     this.resources.forEach((r, ri) => {
       const col = copy(this.cols[ri], (n) => new Float64Array(n), Number.NaN)
@@ -262,8 +336,7 @@ export class Store<H> {
   }
 
   entriesOf(handle: H): ReadonlyArray<Entry<H>> {
-    const v = this.byHandle.get(this.idOf(handle))
-    return v === undefined ? [] : Array.isArray(v) ? v.slice() : [v]
+    return this.handles.slots(this.idOf(handle)).map((s) => this.nodes[s]!)
   }
 
   *all(): IterableIterator<Node<H>> {
@@ -322,12 +395,8 @@ export class Store<H> {
       if (g === undefined) this.groups.set(key, new Set([e]))
       else g.add(e)
     }
-    const id = this.idOf(handle)
-    const h = this.byHandle.get(id)
-    if (h === undefined) this.byHandle.set(id, e)
-    else if (Array.isArray(h)) h.push(e)
-    else this.byHandle.set(id, [h, e])
     this.index(e)
+    this.handles.add(this.idOf(handle), e.slot)
     this.size++
     return e
   }
@@ -340,12 +409,7 @@ export class Store<H> {
       g.delete(e)
       if (g.size === 0) this.groups.delete(e.key)
     }
-    const id = this.idOf(e.handle)
-    const h = this.byHandle.get(id)!
-    if (Array.isArray(h)) {
-      h.splice(h.indexOf(e), 1)
-      if (h.length === 1) this.byHandle.set(id, h[0])
-    } else this.byHandle.delete(id)
+    this.handles.remove(this.idOf(e.handle), e.slot)
     this.unindex(e)
     this.nodes[e.slot] = undefined
     this.health[e.slot] = 255
@@ -356,15 +420,16 @@ export class Store<H> {
 
   /** Removes every entry of an agent; returns how many. */
   removeHandle(handle: H, reason: "unregister" | "exit"): number {
-    const v = this.byHandle.get(this.idOf(handle))
-    if (v === undefined) return 0
-    if (!Array.isArray(v)) {
-      this.remove(v, reason)
+    const id = this.idOf(handle)
+    const first = this.handles.head(id)
+    if (first === -1) return 0
+    if (this.handles.next[first] === -1) {
+      this.remove(this.nodes[first]!, reason)
       return 1
     }
-    const all = v.slice()
-    for (const e of all) this.remove(e, reason)
-    return all.length
+    const slots = this.handles.slots(id)
+    for (const s of slots) this.remove(this.nodes[s]!, reason)
+    return slots.length
   }
 
   /** Replaces an entry's metadata (entry and all indexes), keeping key, handle, seq and slot. */
@@ -377,10 +442,7 @@ export class Store<H> {
       g.delete(e)
       g.add(next)
     }
-    const id = this.idOf(e.handle)
-    const h = this.byHandle.get(id)!
-    if (Array.isArray(h)) h[h.indexOf(e)] = next
-    else this.byHandle.set(id, next)
+    // same slot and handle: the handle chains do not change
     this.index(next)
     if (this.listeners.length > 0) this.notify({ kind: "updated", entry: next, previous: e })
     return next
@@ -410,14 +472,12 @@ export class Store<H> {
     for (let i = 0; i < caps.length; i++) {
       let b = this.byCapability.get(caps[i])
       if (b === undefined) this.byCapability.set(caps[i], (b = new CapabilityBucket(this.cols.length)))
-      e.cp[i] = b.add(slot, code, this.cols)
+      this.setCapPos(e, i, b.add(slot, code, this.cols))
     }
-    const hb = this.byHealth[code]
-    this.hpos[slot] = hb.length
-    hb.push(slot)
-    const nb = bucketOf(this.byNode, m.node)
-    this.npos[slot] = nb.length
-    nb.push(slot)
+    this.hpos[slot] = this.byHealth[code].push(slot)
+    let nb = this.byNode.get(m.node)
+    if (nb === undefined) this.byNode.set(m.node, (nb = new SlotList()))
+    this.npos[slot] = nb.push(slot)
     for (const r in res) this.numeric.get(r)!.insert(slot)
   }
 
@@ -429,23 +489,23 @@ export class Store<H> {
     for (let i = 0; i < caps.length; i++) {
       const c = caps[i]
       const b = this.byCapability.get(c)!
-      const pos = e.cp[i]
+      const pos = this.capPos(e, i)
       const moved = b.removeAt(pos)
       if (moved !== -1) {
         const mn = this.nodes[moved]!
-        mn.cp[mn.metadata.capabilities.indexOf(c)] = pos
+        this.setCapPos(mn, mn.metadata.capabilities.indexOf(c), pos)
       } else if (b.length === 0) this.byCapability.delete(c)
     }
     const hb = this.byHealth[this.health[slot]]
-    const lh = hb.pop()!
+    const lh = hb.pop()
     if (lh !== slot) {
-      hb[this.hpos[slot]] = lh
+      hb.items[this.hpos[slot]] = lh
       this.hpos[lh] = this.hpos[slot]
     }
     const nb = this.byNode.get(m.node)!
-    const ln = nb.pop()!
+    const ln = nb.pop()
     if (ln !== slot) {
-      nb[this.npos[slot]] = ln
+      nb.items[this.npos[slot]] = ln
       this.npos[ln] = this.npos[slot]
     } else if (nb.length === 0) this.byNode.delete(m.node)
     const res = m.resources
@@ -453,6 +513,17 @@ export class Store<H> {
       this.numeric.get(r)!.remove(slot)
       this.columns.get(r)![slot] = Number.NaN
     }
+  }
+
+  /** Position of entry `e` in the bucket of its `i`-th capability. */
+  private capPos(e: Node<H>, i: number): number {
+    return i === 0 ? this.cpos0[e.slot] : i === 1 ? this.cpos1[e.slot] : e.cp[i - 2]
+  }
+
+  private setCapPos(e: Node<H>, i: number, pos: number): void {
+    if (i === 0) this.cpos0[e.slot] = pos
+    else if (i === 1) this.cpos1[e.slot] = pos
+    else e.cp[i - 2] = pos
   }
 
   private notify(change: Change<H>): void {
