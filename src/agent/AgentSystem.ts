@@ -94,7 +94,10 @@ export interface Service {
   readonly tree: () => TreeNode
   /** The most recent dead letters, oldest first (bounded by `deadLetterCapacity`). */
   readonly deadLetters: () => ReadonlyArray<Mailbox.DeadLetter>
-  /** Counters: live agents under the root, fibers the system owns, dead letters ever recorded. */
+  /**
+   * Counters: live agents under the root, fibers the system owns, dead letters ever recorded. Also brings
+   * the mailbox depth gauge up to date (it is otherwise reported at every dispatcher turn).
+   */
   readonly stats: () => { readonly agents: number; readonly fibers: number; readonly deadLetters: number }
   /** Stops everything (what closing the Layer does). */
   readonly close: Effect.Effect<void>
@@ -208,11 +211,14 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
         },
         tree: () => treeOf(rootCell),
         deadLetters: () => runtime.deadLetterList(),
-        stats: () => ({
-          agents: core.children.size,
-          fibers: runtime.fibers.size,
-          deadLetters: runtime.deadLetterTotal,
-        }),
+        stats: () => {
+          runtime.flushMetrics()
+          return {
+            agents: core.children.size,
+            fibers: runtime.fibers.size,
+            deadLetters: runtime.deadLetterTotal,
+          }
+        },
         close,
       }
       return Effect.succeed(service)

@@ -314,8 +314,13 @@ describe("AgentSystem mailbox depth metric", () => {
     const seen = await runSystem(
       Effect.gen(function* () {
         const depth = yield* Metrics.bind(Metrics.agentMailboxDepth)
+        const system = yield* AgentSystem.AgentSystem
+        system.stats()
         const base = (depth.value() as any).value as number
-        const read = () => ((depth.value() as any).value as number) - base
+        const read = () => {
+          system.stats() // the gauge is reported per dispatcher turn; stats() reports it now
+          return ((depth.value() as any).value as number) - base
+        }
         type M = { readonly _tag: "Park" } | { readonly _tag: "X" }
         const W = Agent.behavior<number, M>({
           init: () => 0,

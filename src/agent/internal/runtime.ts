@@ -188,6 +188,20 @@ export class SystemRuntime {
     if (!this.draining) this.scheduleDrain()
   }
 
+  /**
+   * Change of the total mailbox depth not yet reported to the `troupe_agent_mailbox_depth` gauge: the
+   * hot path counts here and each dispatcher turn (and `stats()`) reports it, so a message costs no
+   * metric call.
+   */
+  depthDelta = 0
+
+  flushMetrics(): void {
+    if (this.depthDelta !== 0) {
+      this.metrics.depth.modify(this.depthDelta)
+      this.depthDelta = 0
+    }
+  }
+
   drain(): void {
     this.draining = true
     let budget = this.options.dispatchBudget
@@ -206,6 +220,7 @@ export class SystemRuntime {
       }
     } finally {
       this.draining = false
+      this.flushMetrics()
     }
   }
 
@@ -351,7 +366,7 @@ export class Cell implements AgentRef<any> {
           return Offer.Dropped
         case "sliding": {
           const old = mb.shift()
-          this.sys.metrics.depth.modify(-1)
+          this.sys.depthDelta--
           this.dropped++
           this.sys.metrics.drops.update(1)
           this.sys.deadLetter(this, old, "slid")
@@ -361,7 +376,7 @@ export class Cell implements AgentRef<any> {
       }
     }
     mb.push(item)
-    this.sys.metrics.depth.modify(1)
+    this.sys.depthDelta++
     if (this.sched === Sched.Idle && status === "running") this.sys.schedule(this)
     return Offer.Ok
   }
@@ -370,7 +385,7 @@ export class Cell implements AgentRef<any> {
   offerSystem(item: unknown): void {
     if (this.status === "stopped") return
     ;(this.mailbox ??= new Deque()).push(item)
-    this.sys.metrics.depth.modify(1)
+    this.sys.depthDelta++
     if (this.sched === Sched.Idle && this.status === "running") this.sys.schedule(this)
   }
 
@@ -509,7 +524,7 @@ export class Cell implements AgentRef<any> {
   /** Takes the next message and lets one suspended sender in. */
   private take(mb: Deque<unknown>): unknown {
     const item = mb.shift()
-    this.sys.metrics.depth.modify(-1)
+    this.sys.depthDelta--
     const waiters = this.waiters
     if (waiters !== undefined && waiters.length > 0) this.admitWaiter(mb, waiters)
     return item
@@ -520,7 +535,7 @@ export class Cell implements AgentRef<any> {
       const w = waiters.shift()!
       if (w.cancelled) continue
       mb.push(w.item)
-      this.sys.metrics.depth.modify(1)
+      this.sys.depthDelta++
       w.resume(exitVoid)
       return
     }
@@ -799,7 +814,7 @@ export class Cell implements AgentRef<any> {
         agent: this.label,
         reason: deadReason === "crashed" ? "crashed" : "stopped",
       })
-      this.sys.metrics.depth.modify(-mb.length)
+      this.sys.depthDelta -= mb.length
       for (const item of mb.drainAll()) {
         this.sys.deadLetter(this, item, deadReason)
         if (item instanceof AskEnvelope) item.complete(Exit.fail(err))

@@ -160,7 +160,7 @@ export class SinkTarget extends Target {
     }
     if (ok) {
       this.delivered++
-      this.core.options.onDelivered(1)
+      this.core.sinkDelivered++ // reported once per publish by route()
     } else this.core.deadLetter(this, signal, "rejected", detail ?? "the sink refused the signal")
     return false
   }
@@ -395,6 +395,8 @@ export interface CoreOptions {
 const EMPTY: ReadonlyArray<Target> = []
 
 export class BusCore {
+  /** Sink deliveries of the publish being routed, reported to the metric when it ends. */
+  sinkDelivered = 0
   readonly trie = new TopicTrie<Target>()
   private cache = new Map<string, ReadonlyArray<Target>>()
   readonly deadLetters: DeadLetterRing
@@ -478,6 +480,11 @@ export class BusCore {
         pub ??= new PendingPublish()
         ;(t as BufferTarget).enqueuePending(signal, pub)
       }
+    }
+    if (this.sinkDelivered !== 0) {
+      // one metric update per publish, not one per sink delivery (a publish may reach thousands)
+      this.options.onDelivered(this.sinkDelivered)
+      this.sinkDelivered = 0
     }
     return pub
   }
