@@ -1,4 +1,3 @@
-import { Database } from "bun:sqlite"
 import { afterAll, describe, expect, it } from "bun:test"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -17,7 +16,7 @@ let files = 0
 const freshFile = () => join(dir, `events-${files++}.db`)
 
 eventStoreSuite("memory", () => EventLog.memory())
-eventStoreSuite("sqlite (bun:sqlite)", () => EventLog.sql(open(freshFile())))
+eventStoreSuite("sqlite (bun:sqlite; node:sqlite under Deno)", () => EventLog.sql(open(freshFile())))
 eventStoreSuite("sqlite, correlation ids indexed every 2 rows", () =>
   EventLog.sql(open(freshFile()), { correlationBatch: 2 }),
 )
@@ -34,7 +33,8 @@ describe("EventStore (sqlite migration)", () => {
       }),
     )
     // turn it into the old layout: no bulk index, a per-row index on correlation_id
-    const raw = new Database(path)
+    // through the project's driver (bun:sqlite under Bun, node:sqlite under Deno)
+    const raw = open(path)
     raw.exec("DELETE FROM correlations; DELETE FROM meta WHERE key = 'correlations_indexed'")
     raw.exec("CREATE INDEX events_by_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL")
     raw.close()
@@ -45,9 +45,9 @@ describe("EventStore (sqlite migration)", () => {
         expect(c1.map((e) => e.offset)).toEqual(Array.from({ length: 10 }, (_, i) => 3 * i + 1))
       }),
     )
-    const check = new Database(path)
-    const indexes = check.query("SELECT name FROM sqlite_master WHERE type = 'index'").all()
-    const entries = check.query("SELECT COUNT(*) AS n FROM correlations").get() as { n: number }
+    const check = open(path)
+    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all()
+    const entries = check.prepare("SELECT COUNT(*) AS n FROM correlations").get() as { n: number }
     check.close()
     expect(indexes.map((r) => (r as { name: string }).name)).not.toContain("events_by_correlation")
     expect(entries.n).toBe(30)
