@@ -1,6 +1,6 @@
 /**
  * Signal bus and event store figures. `bun bench/run.ts signal`
- * OTP peers come from ../shared/anchors/otp-baseline/results-2026-11-23.txt (same machine, same day).
+ * OTP peers: `otpFigures` (live with OTP_LIVE=1, else OTP_RESULTS or the newest results file).
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -12,10 +12,7 @@ import { open } from "../src/runtime/sqlite/bun.ts"
 import * as EventLog from "../src/signal/EventLog.ts"
 import * as EventStore from "../src/signal/EventStore.ts"
 import * as SignalBus from "../src/signal/SignalBus.ts"
-import { emit, gc, heapUsed, median, note, now } from "./harness.ts"
-
-const OTP_PUBSUB_DELIVERIES_PER_S = 2_269_195
-const OTP_BROADCAST_10K_ACKS_MS = 5.798
+import { emit, emitVsOtp, gc, heapUsed, median, note, now, otpFigures } from "./harness.ts"
 
 const run$ = <A>(eff: Effect.Effect<A, any, any>): Promise<A> =>
   Effect.runPromise(Effect.scoped(eff) as Effect.Effect<A>)
@@ -267,6 +264,7 @@ const retainedBytes = () =>
   )
 
 export const run = async () => {
+  const otp = otpFigures(["pubsub_registry", "broadcast_fanout"])
   // The two delivery figures use agent subscribers (the runtime's subscribers, as OTP's are processes);
   // the same fixtures with one Effect fiber per subscription follow as *_fibers figures.
   note("signal: exact-topic deliveries (1 publisher, 1,000 subscribed agents, 1,000 publishes)")
@@ -274,13 +272,12 @@ export const run = async () => {
   await exactTopic(deliveriesToAgents) // warm-up
   for (let r = 0; r < 7; r++) exact.push(await exactTopic(deliveriesToAgents))
   const exactFigure = median(exact)
-  emit({
-    name: "signal.deliveries_per_s",
-    value: exactFigure,
-    unit: "deliveries/s",
-    peer: "otp.pubsub_registry",
-    peerValue: OTP_PUBSUB_DELIVERIES_PER_S,
-  })
+  emitVsOtp(
+    { name: "signal.deliveries_per_s", value: exactFigure, unit: "deliveries/s" },
+    otp,
+    "pubsub_registry.deliveries_per_s",
+    true,
+  )
 
   note("signal: wildcard deliveries (10k subscribed agents with mixed patterns, 1,000 publishes)")
   const wild: number[] = []
@@ -326,21 +323,21 @@ export const run = async () => {
   emit({ name: "signal.wildcard_route_per_s", value: median(routes), unit: "deliveries/s" })
 
   note("signal: broadcast to 10,000 subscribed agents, wait for all acks")
-  emit({
-    name: "signal.broadcast_10k_acks_ms",
-    value: await broadcastAgents(10_000, 31),
-    unit: "ms",
-    peer: "otp.broadcast_fanout",
-    peerValue: OTP_BROADCAST_10K_ACKS_MS,
-  })
+  emitVsOtp(
+    { name: "signal.broadcast_10k_acks_ms", value: await broadcastAgents(10_000, 31), unit: "ms" },
+    otp,
+    "broadcast_fanout.10k_acks",
+    false,
+    0.001,
+  )
   note("signal: broadcast to 10,000 subscriber fibers (take), wait for all acks")
-  emit({
-    name: "signal.broadcast_10k_acks_fibers_ms",
-    value: await broadcastFibers(10_000, 31),
-    unit: "ms",
-    peer: "otp.broadcast_fanout",
-    peerValue: OTP_BROADCAST_10K_ACKS_MS,
-  })
+  emitVsOtp(
+    { name: "signal.broadcast_10k_acks_fibers_ms", value: await broadcastFibers(10_000, 31), unit: "ms" },
+    otp,
+    "broadcast_fanout.10k_acks",
+    false,
+    0.001,
+  )
 
   note("event: append, memory store, batches of 100")
   const mem: number[] = []
