@@ -195,6 +195,9 @@ export class SystemRuntime {
    */
   depthDelta = 0
 
+  /** Suspended senders admitted during the current dispatcher turn, woken when it ends. */
+  wakes: Array<Waiter> = []
+
   flushMetrics(): void {
     if (this.depthDelta !== 0) {
       this.metrics.depth.modify(this.depthDelta)
@@ -221,6 +224,11 @@ export class SystemRuntime {
     } finally {
       this.draining = false
       this.flushMetrics()
+      const wakes = this.wakes
+      if (wakes.length > 0) {
+        this.wakes = []
+        for (let i = 0; i < wakes.length; i++) wakes[i].resume(exitVoid)
+      }
     }
   }
 
@@ -536,7 +544,10 @@ export class Cell implements AgentRef<any> {
       if (w.cancelled) continue
       mb.push(w.item)
       this.sys.depthDelta++
-      w.resume(exitVoid)
+      // Inside a dispatcher turn the sender is woken when the turn ends: woken at once, it would fill
+      // the one free slot and wait again, a fiber switch per message instead of a batch.
+      if (this.sys.draining) this.sys.wakes.push(w)
+      else w.resume(exitVoid)
       return
     }
   }
@@ -952,8 +963,32 @@ export class Cell implements AgentRef<any> {
 
 /**
  * `tell` and `ask` as Effect values that do their work when run (no closure per call): half the cost
- * of `Effect.suspend` on the hot path.
+ * of `Effect.suspend` on the hot path. Under `yield*` in `Effect.gen` they go one step further: their
+ * iterator does the work at once and hands back a result that is already there (a tell that was
+ * enqueued, an ask answered on the spot) without an interpreter step; anything else (waiting for room
+ * or for a reply, a failure) is yielded to the fiber as usual.
  */
+const DoneVoid: IteratorReturnResult<void> = Object.freeze({ done: true as const, value: undefined })
+
+class StepIterator {
+  stage = 0
+  readonly start: () => Effect.Effect<any, any>
+  constructor(start: () => Effect.Effect<any, any>) {
+    this.start = start
+  }
+  next(a?: unknown): IteratorResult<Effect.Effect<any, any>, any> {
+    if (this.stage === 1) return { done: true, value: a }
+    const eff = this.start()
+    if (eff === exitVoid) return DoneVoid
+    // an Exit carries this key (Exit.isExit goes through `dual`, which costs more than the tell itself)
+    if ((eff as { _tag?: string })._tag === "Success" && "~effect/Exit" in eff) {
+      return { done: true, value: (eff as Exit.Success<unknown>).value }
+    }
+    this.stage = 1
+    return { done: false, value: eff }
+  }
+}
+
 class TellEffect extends Effectable.Class<void, AgentStopped | MailboxFull> {
   readonly cell: Cell
   readonly msg: unknown
@@ -964,6 +999,9 @@ class TellEffect extends Effectable.Class<void, AgentStopped | MailboxFull> {
   }
   asEffect(): Effect.Effect<void, AgentStopped | MailboxFull> {
     return this.cell.tellNow(this.msg)
+  }
+  override [Symbol.iterator](): any {
+    return new StepIterator(() => this.cell.tellNow(this.msg))
   }
 }
 
@@ -992,6 +1030,9 @@ class AskEffect extends Effectable.Class<any, any> {
         )
       }),
     )
+  }
+  override [Symbol.iterator](): any {
+    return new StepIterator(() => this.asEffect())
   }
 }
 
