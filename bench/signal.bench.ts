@@ -265,12 +265,12 @@ const retainedBytes = () =>
 
 export const run = async () => {
   const otp = otpFigures(["pubsub_registry", "broadcast_fanout"])
-  // The two delivery figures use agent subscribers (the runtime's subscribers, as OTP's are processes);
-  // the same fixtures with one Effect fiber per subscription follow as *_fibers figures.
-  note("signal: exact-topic deliveries (1 publisher, 1,000 subscribed agents, 1,000 publishes)")
+  // The two headline figures use one subscriber fiber (takeBatch) per subscription; the same fixtures
+  // with subscribed agents follow as *_agents figures.
+  note("signal: exact-topic deliveries (1 publisher, 1,000 subscriber fibers, 1,000 publishes)")
   const exact: number[] = []
-  await exactTopic(deliveriesToAgents) // warm-up
-  for (let r = 0; r < 7; r++) exact.push(await exactTopic(deliveriesToAgents))
+  await exactTopic() // warm-up
+  for (let r = 0; r < 7; r++) exact.push(await exactTopic())
   const exactFigure = median(exact)
   emitVsOtp(
     { name: "signal.deliveries_per_s", value: exactFigure, unit: "deliveries/s" },
@@ -279,12 +279,12 @@ export const run = async () => {
     true,
   )
 
-  note("signal: wildcard deliveries (10k subscribed agents with mixed patterns, 1,000 publishes)")
+  note("signal: wildcard deliveries (10k subscriber fibers with mixed patterns, 1,000 publishes)")
   const wild: number[] = []
   let wildDeliveries = 0
-  await wildcard(deliveriesToAgents) // warm-up
+  await wildcard() // warm-up
   for (let r = 0; r < 7; r++) {
-    const [rate, n] = await wildcard(deliveriesToAgents)
+    const [rate, n] = await wildcard()
     wild.push(rate)
     wildDeliveries = n
   }
@@ -297,21 +297,21 @@ export const run = async () => {
     peerValue: exactFigure,
   })
 
-  note("signal: the same two fixtures with one subscriber fiber (takeBatch) per subscription")
-  const exactF: number[] = []
-  await exactTopic() // warm-up
-  for (let r = 0; r < 5; r++) exactF.push(await exactTopic())
-  const exactFibers = median(exactF)
-  emit({ name: "signal.deliveries_fibers_per_s", value: exactFibers, unit: "deliveries/s" })
-  const wildF: number[] = []
-  await wildcard() // warm-up
-  for (let r = 0; r < 5; r++) wildF.push((await wildcard())[0])
+  note("signal: the same two fixtures with subscribed agents (subscribeAgent)")
+  const exactA: number[] = []
+  await exactTopic(deliveriesToAgents) // warm-up
+  for (let r = 0; r < 5; r++) exactA.push(await exactTopic(deliveriesToAgents))
+  const exactAgents = median(exactA)
+  emit({ name: "signal.deliveries_agents_per_s", value: exactAgents, unit: "deliveries/s" })
+  const wildA: number[] = []
+  await wildcard(deliveriesToAgents) // warm-up
+  for (let r = 0; r < 5; r++) wildA.push((await wildcard(deliveriesToAgents))[0])
   emit({
-    name: "signal.wildcard_deliveries_fibers_per_s",
-    value: median(wildF),
+    name: "signal.wildcard_deliveries_agents_per_s",
+    value: median(wildA),
     unit: "deliveries/s",
-    peer: "signal.deliveries_fibers_per_s",
-    peerValue: exactFibers,
+    peer: "signal.deliveries_agents_per_s",
+    peerValue: exactAgents,
   })
 
   note(
