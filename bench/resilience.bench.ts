@@ -5,14 +5,14 @@
  * between two halves of our limiter rounds.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel"
 import { Clock, Effect } from "effect"
 import Opossum from "opossum"
 import { RateLimiterMemory } from "rate-limiter-flexible"
 import * as CircuitBreaker from "../src/resilience/CircuitBreaker.ts"
 import * as RateLimiter from "../src/resilience/RateLimiter.ts"
-import { emit, heapUsed, median, medianOf, note, now } from "./harness.ts"
+import { emit, heapUsed, median, medianOf, note, now, otpFigures } from "./harness.ts"
 
 const KEYS = 10_000
 const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
@@ -67,13 +67,12 @@ const limiterDecisions = async (between: () => void): Promise<[number, number, n
   return [ours, effectPath, peer]
 }
 
+/**
+ * The OTP `ets_counter.1proc` figure: live with OTP_LIVE=1 (run between our rounds so both see the same
+ * load), else through the shared harness (OTP_RESULTS or the newest results file).
+ */
 const otpEtsCounter = (): { value: number; source: string } => {
   const dir = new URL("../../../shared/anchors/otp-baseline/", import.meta.url).pathname
-  const fromFile = (): number => {
-    const text = readFileSync(`${dir}results-2026-11-23.txt`, "utf8")
-    const m = /^ets_counter\.1proc (\d+)/m.exec(text)
-    return m ? Number(m[1]) : 11_661_201
-  }
   if (process.env.OTP_LIVE === "1" && existsSync(`${dir}run.sh`)) {
     try {
       const out = execFileSync(`${dir}run.sh`, ["ets_counter"], { encoding: "utf8", timeout: 120_000 })
@@ -83,10 +82,10 @@ const otpEtsCounter = (): { value: number; source: string } => {
       note("OTP live run failed; using the recorded figure")
     }
   }
-  return {
-    value: existsSync(`${dir}results-2026-11-23.txt`) ? fromFile() : 11_661_201,
-    source: "results-2026-11-23.txt",
-  }
+  const recorded = otpFigures([]).get("ets_counter.1proc")
+  return recorded === undefined
+    ? { value: 11_661_201, source: "results-2026-11-23.txt (09:07 run)" }
+    : { value: recorded, source: process.env.OTP_RESULTS ?? "the newest OTP results file" }
 }
 
 /** ns per call of `fn` over `n` sequential awaited calls. */
