@@ -1,66 +1,13 @@
-/**
- * Registry figures: lookups, register/unregister pairs, selective indexed queries vs a scan, heap per entry.
- * OTP peers: with `OTP_LIVE=1` the OTP baseline (`run.sh registry_lookup registry_register`) runs first,
- * in the same session, and its figures are the peers; otherwise they come from the newest
- * `../shared/anchors/otp-baseline/results-<date>.txt` (or `OTP_RESULTS=<file>`).
- */
-import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import * as Q from "../src/registry/Query.ts"
 import * as Registry from "../src/registry/Registry.ts"
-import { emit, gc, heapUsed, median, note, now, quantile } from "./harness.ts"
+import { emit, gc, heapUsed, median, note, now, otpFigures, quantile } from "./harness.ts"
 
 interface Handle {
   readonly id: number
 }
 
 const N = 100_000
-const here = dirname(fileURLToPath(import.meta.url))
-
-const parseOtp = (text: string): Map<string, number> => {
-  const out = new Map<string, number>()
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#")) continue
-    const [name, value] = line.trim().split(/\s+/)
-    if (name && value && !Number.isNaN(Number(value))) out.set(name, Number(value))
-  }
-  return out
-}
-
-/** Today's OTP figures (`name value unit` lines): a live run with OTP_LIVE=1, else the newest results file. */
-const otpFigures = (): Map<string, number> => {
-  const dir =
-    [
-      join(here, "../../shared/anchors/otp-baseline"),
-      join(here, "../../../shared/anchors/otp-baseline"),
-    ].find(existsSync) ?? ""
-  const candidates = [
-    process.env.OTP_RESULTS,
-    ...(existsSync(dir)
-      ? readdirSync(dir)
-          .filter((f) => /^results-\d{4}-\d{2}-\d{2}\.txt$/.test(f))
-          .sort()
-          .reverse()
-          .map((f) => join(dir, f))
-      : []),
-  ].filter((f): f is string => f !== undefined && existsSync(f))
-  if (process.env.OTP_LIVE === "1" && dir !== "") {
-    note("running the OTP baseline (registry_lookup registry_register) live, about 50 s")
-    const run = spawnSync(join(dir, "run.sh"), ["registry_lookup", "registry_register"], { encoding: "utf8" })
-    const live = parseOtp(run.stdout ?? "")
-    if (live.size > 0) {
-      for (const [k, v] of live) note(`otp live: ${k} ${v}`)
-      return live
-    }
-    note(`OTP live run failed (${run.stderr?.trim() ?? run.status}); using the results file`)
-  }
-  if (candidates.length === 0) return new Map()
-  note(`OTP peer figures from ${candidates[0]}`)
-  return parseOtp(readFileSync(candidates[0], "utf8"))
-}
 
 // deterministic pseudo-random numbers (xorshift32)
 let seed = 0x9e3779b9
@@ -95,7 +42,7 @@ const peerLine = (name: string, value: number, unit: string, otp: Map<string, nu
 }
 
 export const run = async (): Promise<void> => {
-  const otp = otpFigures()
+  const otp = otpFigures(["registry_lookup", "registry_register"])
 
   // ---- lookups: 1 caller, random names among 100k registered ------------------------------------
   {
