@@ -82,7 +82,7 @@ const hooked = (
     const system = yield* AgentSystem
     // The kernel runs lifecycle hooks first when an agent stops (before waiters, exit listeners and
     // awaitExit resume anyone), so removal in `onExit` is never observed late.
-    const registry = Registry.makeUnsafe(agentOptions(keys, options))
+    const registry = Registry.makeUnsafe(agentOptions(keys, options), yield* Effect.context<never>())
     const remove = system.addHook({
       beforeSpawn: registerSpawns
         ? (ref, info) => {

@@ -51,7 +51,8 @@
  * ```
  * @module
  */
-import { Cause, Effect, Option, Queue, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, Option, Queue, type Scope, Stream } from "effect"
+import * as TelemetryMetrics from "../telemetry/Metrics.ts"
 import type { Health, Metadata, MetadataInput } from "./internal/metadata.ts"
 import { checkName, healthValues, merge, normalize } from "./internal/metadata.ts"
 import * as Planner from "./internal/planner.ts"
@@ -316,7 +317,10 @@ const conflictError = <H>(c: Conflict<H>, maxEntries: number): RegistrationError
  * const registry = Registry.makeUnsafe<{ id: number }>({ keys: "duplicate", maxEntries: 10_000 })
  * ```
  */
-export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
+export const makeUnsafe = <H>(
+  options: Options<H> = {},
+  context: Context.Context<never> = Context.empty() as Context.Context<never>,
+): Registry<H> => {
   const keys = options.keys ?? "unique"
   if (keys !== "unique" && keys !== "duplicate")
     throw new RangeError(`Registry: "keys" must be "unique" or "duplicate", got ${JSON.stringify(keys)}.`)
@@ -342,6 +346,9 @@ export const makeUnsafe = <H>(options: Options<H> = {}): Registry<H> => {
     [...resources],
     options.handleId ?? (defaultId as (h: H) => unknown),
   )
+  // troupe_registry_size: entries across the registries bound to this context's metric registry
+  const sizeGauge = TelemetryMetrics.bindUnsafe(TelemetryMetrics.registrySize, context)
+  store.onSizeChange = sizeGauge.modify
 
   const names = store.names
 
@@ -614,7 +621,7 @@ const stores = new WeakMap<object, Store<unknown>>()
  * ```
  */
 export const make = <H>(options?: Options<H>): Effect.Effect<Registry<H>> =>
-  Effect.sync(() => makeUnsafe(options))
+  Effect.withFiber((fiber) => Effect.succeed(makeUnsafe(options, fiber.context as Context.Context<never>)))
 
 /**
  * A plain snapshot of an in-memory registry's indexes, for model checks.

@@ -47,7 +47,8 @@
  * ```
  * @module
  */
-import { Cause, Effect, Effectable, Exit, type Scope } from "effect"
+import { Cause, Clock, type Context, Effect, Effectable, Exit, Metric, type Scope } from "effect"
+import * as TelemetryMetrics from "../telemetry/Metrics.ts"
 import {
   CountWindow,
   FAILURE,
@@ -246,9 +247,13 @@ class Core {
   /** Closed and untimed: the fast path applies. */
   fast: boolean
 
+  /** Reports each transition to the telemetry metrics (set by `make`). */
+  onTransition: ((to: number) => void) | undefined = undefined
+
   private transition(to: number, at: number): void {
     const from = this.state
     this.state = to
+    if (from !== to) this.onTransition?.(to)
     this.fast = to === CLOSED && !this.timed
     this.generation++
     this.probesStarted = this.probesInFlight = this.probesDone = this.probeFailures = this.probeSlow = 0
@@ -560,11 +565,43 @@ CallImpl.prototype = callProto
  */
 export const make = (options: Options = {}): Effect.Effect<CircuitBreaker> => {
   const o = resolve(options)
-  return Effect.clockWith((clock) => Effect.sync(() => makeWith(o, () => clock.currentTimeMillisUnsafe())))
+  return Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    return Effect.succeed(
+      makeWith(o, () => clock.currentTimeMillisUnsafe(), fiber.context as Context.Context<never>),
+    )
+  })
 }
 
-const makeWith = (o: Resolved, now: () => number): CircuitBreaker => {
+/**
+ * Feeds `troupe_breaker_state{breaker}` (0 closed, 1 half-open, 2 open or isolated) and
+ * `troupe_breaker_transitions_total{breaker}` from a breaker's transitions.
+ */
+const bindBreakerMetrics = (core: Core, name: string, context: Context.Context<never>): void => {
+  const state = TelemetryMetrics.bindUnsafe(
+    Metric.withAttributes(TelemetryMetrics.breakerState, { breaker: name }),
+    context,
+  )
+  const transitions = TelemetryMetrics.bindUnsafe(
+    Metric.withAttributes(TelemetryMetrics.breakerTransitions, { breaker: name }),
+    context,
+  )
+  state.update(TelemetryMetrics.BreakerStateValue.closed)
+  core.onTransition = (to) => {
+    transitions.update(1)
+    state.update(
+      to === CLOSED
+        ? TelemetryMetrics.BreakerStateValue.closed
+        : to === HALF_OPEN
+          ? TelemetryMetrics.BreakerStateValue.halfOpen
+          : TelemetryMetrics.BreakerStateValue.open,
+    )
+  }
+}
+
+const makeWith = (o: Resolved, now: () => number, context: Context.Context<never>): CircuitBreaker => {
   const core = new Core(o, now)
+  bindBreakerMetrics(core, o.name, context)
   // One call object per call, no closure.
   const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpen, R> =>
     new CallImpl(effect, core)
@@ -637,8 +674,10 @@ export const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<Regis
   const maxBreakers = positiveInt(M, "maxBreakers", options.maxBreakers ?? 1000)
   const defaults = options.defaults ?? {}
   resolve(defaults)
-  return Effect.clockWith((clock) =>
+  return Effect.withFiber((fiber) =>
     Effect.sync(() => {
+      const clock = fiber.getRef(Clock.Clock)
+      const context = fiber.context as Context.Context<never>
       const now = () => clock.currentTimeMillisUnsafe()
       const map = new Map<string, CircuitBreaker>()
       const get = (key: string, overrides?: Options): CircuitBreaker => {
@@ -658,7 +697,7 @@ export const makeRegistry = (options: RegistryOptions = {}): Effect.Effect<Regis
           }
           map.delete(victim ?? map.keys().next().value!)
         }
-        const b = makeWith(resolve({ name: key, ...defaults, ...overrides }), now)
+        const b = makeWith(resolve({ name: key, ...defaults, ...overrides }), now, context)
         map.set(key, b)
         return b
       }

@@ -50,6 +50,7 @@
  * @module
  */
 import { Clock, Effect, Effectable, Exit, type Scope } from "effect"
+import * as TelemetryMetrics from "../telemetry/Metrics.ts"
 import { oneOf, positiveInt } from "./internal/validate.ts"
 import {
   type Algorithm,
@@ -266,12 +267,29 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
         : () => Math.floor(clock.currentTimeMillisUnsafe())
     const store: RateLimiterStore = yield* factory({ limits, maxKeys, overflow, epochMs: now() })
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)
-    const sync = store.decideUnsafe
+    // every committed decision (check/consume, not peek) counts in troupe_limiter_decisions_total{decision}
+    const context = yield* Effect.context<never>()
+    const allowed = TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.allowed, context)
+    const denied = TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.denied, context)
+    const count = (d: Decision): Decision => {
+      ;(d.allowed ? allowed : denied).update(1)
+      return d
+    }
+    const storeSync = store.decideUnsafe
+    const sync: typeof storeSync =
+      storeSync === undefined
+        ? undefined
+        : (key, cost, t, commit) =>
+            commit ? count(storeSync(key, cost, t, commit)) : storeSync(key, cost, t, commit)
     const core: SyncCore | undefined = sync === undefined ? undefined : { decide: sync, now, policy }
     const decide = (key: string, cost: number, mode: Mode): Effect.Effect<Decision, RateLimited> => {
       if (badCost(cost)) return Effect.die(costError(name, cost, maxCost))
       if (core !== undefined) return new DecideImpl(core, key, cost, mode)
-      const decision = Effect.suspend(() => store.decide(key, cost, now(), mode !== PEEK))
+      const decision = Effect.suspend(() =>
+        mode === PEEK
+          ? store.decide(key, cost, now(), false)
+          : Effect.map(store.decide(key, cost, now(), true), count),
+      )
       return mode === CONSUME
         ? Effect.flatMap(decision, (d) => (d.allowed ? Effect.succeed(d) : refusal(key, policy, d)))
         : decision

@@ -49,12 +49,14 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as TelemetryMetrics from "../telemetry/Metrics.ts"
 import { integerAtLeast, optionalMillis } from "./internal/options.ts"
 import { NIL, TinyLfu } from "./internal/tinyLfu.ts"
 
@@ -194,11 +196,26 @@ class CacheImpl<K, V> implements Cache<K, V> {
   private readonly failureTtlMs: number | undefined
   private readonly clock: Clock.Clock
   private readonly scope: Scope.Scope
+  /** troupe_cache_hits_total / _misses_total / _evictions_total, bound once (synchronous updates). */
+  private readonly m: {
+    readonly hits: TelemetryMetrics.Bound<number, any>
+    readonly misses: TelemetryMetrics.Bound<number, any>
+  }
 
   // no parameter properties: Node's type stripping rejects them
-  constructor(options: Options<K, V>, clock: Clock.Clock, scope: Scope.Scope) {
+  constructor(
+    options: Options<K, V>,
+    clock: Clock.Clock,
+    scope: Scope.Scope,
+    context: Context.Context<never> = Context.empty() as Context.Context<never>,
+  ) {
     this.clock = clock
     this.scope = scope
+    this.m = {
+      hits: TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheHits, context),
+      misses: TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheMisses, context),
+    }
+    const evictions = TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheEvictions, context)
     const maximumSize =
       options.maximumSize === undefined
         ? Infinity
@@ -238,6 +255,7 @@ class CacheImpl<K, V> implements Cache<K, V> {
           : (k: K, v: V | FailedLoad) => (v instanceof FailedLoad ? 1 : weigher(k, v)),
       now: () => clock.currentTimeMillisUnsafe(),
     })
+    this.core.onEvict = () => evictions.update(1)
   }
 
   get size(): number {
@@ -253,8 +271,10 @@ class CacheImpl<K, V> implements Cache<K, V> {
     if (this.failureTtlMs !== undefined && v instanceof FailedLoad) {
       this.core.hits--
       this.core.misses++
+      this.m.misses.update(1)
       return undefined
     }
+    ;(v === undefined ? this.m.misses : this.m.hits).update(1)
     return v as V | undefined
   }
 
@@ -285,9 +305,11 @@ class CacheImpl<K, V> implements Cache<K, V> {
       const i = core.find(key, now)
       if (i === NIL || now >= core.staleAt[i] || core.values[i] instanceof FailedLoad) {
         core.misses++
+        this.m.misses.update(1)
         return Option.none()
       }
       core.hits++
+      this.m.hits.update(1)
       core.touch(i)
       return Option.some(core.values[i] as V)
     })
@@ -343,6 +365,7 @@ class CacheImpl<K, V> implements Cache<K, V> {
         if (i !== NIL) {
           const value = core.values[i]
           core.hits++
+          this.m.hits.update(1)
           core.touch(i)
           if (value instanceof FailedLoad) return Effect.failCause(value.cause as Cause.Cause<E>)
           if (now < core.staleAt[i] || this.inflight.has(key)) return Effect.succeed(value as V)
@@ -350,6 +373,7 @@ class CacheImpl<K, V> implements Cache<K, V> {
           return Effect.as(this.refreshInBackground(key, load, options), value as V)
         }
         core.misses++
+        this.m.misses.update(1)
         const flight = this.inflight.get(key)
         if (flight !== undefined) {
           return Effect.flatMap(restore(Deferred.await(flight.deferred)), (result) =>
@@ -444,8 +468,8 @@ class CacheImpl<K, V> implements Cache<K, V> {
 export const make = <K, V>(options: Options<K, V>): Effect.Effect<Cache<K, V>, never, Scope.Scope> =>
   Effect.flatMap(Effect.scope, (scope) =>
     Clock.clockWith((clock) =>
-      Effect.suspend(() => {
-        const cache = new CacheImpl<K, V>(options, clock, scope)
+      Effect.withFiber((fiber) => {
+        const cache = new CacheImpl<K, V>(options, clock, scope, fiber.context as Context.Context<never>)
         return Effect.as(
           Scope.addFinalizer(
             scope,

@@ -223,6 +223,8 @@ export class Store<H> {
   /** Resource positions bounded by the current query, in order of first appearance. */
   readonly bounded: Int32Array
   size = 0
+  /** Reports entries added (+1) and removed (−1) to the telemetry gauge (set by the registry). */
+  onSizeChange: ((delta: number) => void) | undefined = undefined
   private seq = 0
   listeners: Array<(change: Change<H>) => void> = []
 
@@ -398,6 +400,7 @@ export class Store<H> {
     this.index(e)
     this.handles.add(this.idOf(handle), e.slot)
     this.size++
+    this.onSizeChange?.(1)
     return e
   }
 
@@ -415,6 +418,7 @@ export class Store<H> {
     this.health[e.slot] = 255
     this.free.push(e.slot)
     this.size--
+    this.onSizeChange?.(-1)
     if (this.listeners.length > 0) this.notify({ kind: "unregistered", entry: e, reason })
   }
 

@@ -99,6 +99,8 @@ export class TinyLfu<K, V> {
   hits = 0
   misses = 0
   evictions = 0
+  /** Called on each size eviction (the Cache reports it to the telemetry metrics). */
+  onEvict: (() => void) | undefined = undefined
   expirations = 0
 
   constructor(options: CoreOptions<K, V>) {
@@ -404,8 +406,10 @@ export class TinyLfu<K, V> {
     this.values[i] = undefined
     this.totalWeight -= this.weights[i]
     this.count--
-    if (cause === "size") this.evictions++
-    else if (cause === "expired") this.expirations++
+    if (cause === "size") {
+      this.evictions++
+      this.onEvict?.()
+    } else if (cause === "expired") this.expirations++
     this.free[this.freeTop++] = i
   }
 
