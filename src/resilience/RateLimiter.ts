@@ -269,10 +269,14 @@ export const make = (options: Options): Effect.Effect<RateLimiter> => {
     const badCost = (cost: number): boolean => !(Number.isInteger(cost) && cost >= 0 && cost <= maxCost)
     // every committed decision (check/consume, not peek) counts in troupe_limiter_decisions_total{decision}
     const context = yield* Effect.context<never>()
-    const allowed = TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.allowed, context)
-    const denied = TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.denied, context)
+    const allowed = TelemetryMetrics.batched(
+      TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.allowed, context),
+    )
+    const denied = TelemetryMetrics.batched(
+      TelemetryMetrics.bindUnsafe(TelemetryMetrics.limiterDecisions.denied, context),
+    )
     const count = (d: Decision): Decision => {
-      ;(d.allowed ? allowed : denied).update(1)
+      ;(d.allowed ? allowed : denied).add(1)
       return d
     }
     const storeSync = store.decideUnsafe

@@ -198,8 +198,8 @@ class CacheImpl<K, V> implements Cache<K, V> {
   private readonly scope: Scope.Scope
   /** troupe_cache_hits_total / _misses_total / _evictions_total, bound once (synchronous updates). */
   private readonly m: {
-    readonly hits: TelemetryMetrics.Bound<number, any>
-    readonly misses: TelemetryMetrics.Bound<number, any>
+    readonly hits: { readonly add: (n: number) => void }
+    readonly misses: { readonly add: (n: number) => void }
   }
 
   // no parameter properties: Node's type stripping rejects them
@@ -212,8 +212,8 @@ class CacheImpl<K, V> implements Cache<K, V> {
     this.clock = clock
     this.scope = scope
     this.m = {
-      hits: TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheHits, context),
-      misses: TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheMisses, context),
+      hits: TelemetryMetrics.batched(TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheHits, context)),
+      misses: TelemetryMetrics.batched(TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheMisses, context)),
     }
     const evictions = TelemetryMetrics.bindUnsafe(TelemetryMetrics.cacheEvictions, context)
     const maximumSize =
@@ -271,10 +271,10 @@ class CacheImpl<K, V> implements Cache<K, V> {
     if (this.failureTtlMs !== undefined && v instanceof FailedLoad) {
       this.core.hits--
       this.core.misses++
-      this.m.misses.update(1)
+      this.m.misses.add(1)
       return undefined
     }
-    ;(v === undefined ? this.m.misses : this.m.hits).update(1)
+    ;(v === undefined ? this.m.misses : this.m.hits).add(1)
     return v as V | undefined
   }
 
@@ -305,11 +305,11 @@ class CacheImpl<K, V> implements Cache<K, V> {
       const i = core.find(key, now)
       if (i === NIL || now >= core.staleAt[i] || core.values[i] instanceof FailedLoad) {
         core.misses++
-        this.m.misses.update(1)
+        this.m.misses.add(1)
         return Option.none()
       }
       core.hits++
-      this.m.hits.update(1)
+      this.m.hits.add(1)
       core.touch(i)
       return Option.some(core.values[i] as V)
     })
@@ -365,7 +365,7 @@ class CacheImpl<K, V> implements Cache<K, V> {
         if (i !== NIL) {
           const value = core.values[i]
           core.hits++
-          this.m.hits.update(1)
+          this.m.hits.add(1)
           core.touch(i)
           if (value instanceof FailedLoad) return Effect.failCause(value.cause as Cause.Cause<E>)
           if (now < core.staleAt[i] || this.inflight.has(key)) return Effect.succeed(value as V)
@@ -373,7 +373,7 @@ class CacheImpl<K, V> implements Cache<K, V> {
           return Effect.as(this.refreshInBackground(key, load, options), value as V)
         }
         core.misses++
-        this.m.misses.update(1)
+        this.m.misses.add(1)
         const flight = this.inflight.get(key)
         if (flight !== undefined) {
           return Effect.flatMap(restore(Deferred.await(flight.deferred)), (result) =>

@@ -260,3 +260,40 @@ export const bindUnsafe = <Input, State>(
  */
 export const bind = <Input, State>(metric: Metric.Metric<Input, State>): Effect.Effect<Bound<Input, State>> =>
   Effect.map(Effect.context<never>(), (context) => bindUnsafe(metric, context))
+
+/**
+ * A counter fed from a hot path: `add` only sums, and the sum is reported to the bound metric once per
+ * microtask (at the end of the current synchronous run), so a million decisions cost a million integer
+ * additions and one metric update per run instead of a million updates. Readers see the metric at most one
+ * microtask late.
+ *
+ * @example
+ * ```ts
+ * const hits = Metrics.batched(Metrics.bindUnsafe(Metrics.cacheHits, context))
+ * hits.add(1)
+ * ```
+ */
+export const batched = (
+  bound: Bound<number, any>,
+): { readonly add: (n: number) => void; readonly flush: () => void } => {
+  let pending = 0
+  let scheduled = false
+  const flush = (): void => {
+    scheduled = false
+    if (pending !== 0) {
+      const n = pending
+      pending = 0
+      bound.update(n)
+    }
+  }
+  return {
+    add: (n) => {
+      pending += n
+      if (!scheduled) {
+        scheduled = true
+        queueMicrotask(flush)
+      }
+    },
+    flush,
+  }
+}

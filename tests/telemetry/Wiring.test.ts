@@ -39,6 +39,7 @@ describe("Telemetry wiring", () => {
         yield* registry.register("y", { id: 2 })
         yield* registry.unregister("x")
 
+        yield* Effect.yieldNow // hot-path counters are reported once per microtask
         return {
           allowed: yield* read(Metrics.limiterDecisions.allowed),
           denied: yield* read(Metrics.limiterDecisions.denied),
