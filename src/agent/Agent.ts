@@ -56,7 +56,14 @@ export type { RestartType } from "./internal/runtime.ts"
 
 import type * as Mailbox from "./Mailbox.ts"
 
-/** Lifecycle of an agent. */
+/**
+ * Lifecycle of an agent.
+ *
+ * @example
+ * ```ts
+ * const live = (ref: Agent.AgentRef<unknown>) => ref.status === "running"
+ * ```
+ */
 export type AgentStatus = "starting" | "running" | "restarting" | "stopping" | "stopped"
 
 /**
@@ -89,10 +96,26 @@ export interface Request<A> {
   readonly [ReplyType]?: A
 }
 
-/** The reply type of a request message. */
+/**
+ * The reply type of a request message.
+ *
+ * @example
+ * ```ts
+ * type Get = { readonly _tag: "Get" } & Agent.Request<number>
+ * type N = Agent.ReplyOf<Get> // number
+ * ```
+ */
 export type ReplyOf<Q> = Q extends { readonly [ReplyType]?: infer A } ? A : never
 
-/** The reply type of request `Q` sent to an agent whose protocol is `M` (`Q` may be a plain literal). */
+/**
+ * The reply type of request `Q` sent to an agent whose protocol is `M` (`Q` may be a plain literal).
+ *
+ * @example
+ * ```ts
+ * type Msg = { readonly _tag: "Inc" } | ({ readonly _tag: "Get" } & Agent.Request<number>)
+ * type N = Agent.ReplyFor<Msg, { readonly _tag: "Get" }> // number
+ * ```
+ */
 export type ReplyFor<M, Q> = 0 extends 1 & M
   ? any
   : RequestsOf<M> extends infer R
@@ -103,7 +126,15 @@ export type ReplyFor<M, Q> = 0 extends 1 & M
       : never
     : never
 
-/** The members of a message union that are requests. */
+/**
+ * The members of a message union that are requests.
+ *
+ * @example
+ * ```ts
+ * type Msg = { readonly _tag: "Inc" } | ({ readonly _tag: "Get" } & Agent.Request<number>)
+ * type Asks = Agent.RequestsOf<Msg> // the "Get" member only
+ * ```
+ */
 export type RequestsOf<M> = 0 extends 1 & M
   ? any
   : M extends any
@@ -253,7 +284,15 @@ export interface AgentRef<M> {
   stop(options?: { readonly deadlineMs?: number }): Effect.Effect<void>
 }
 
-/** Options of `ask`. */
+/**
+ * Options of `ask`.
+ *
+ * @example
+ * ```ts
+ * const options: Agent.AskOptions = { timeoutMs: 250 }
+ * yield* ref.ask({ _tag: "Get" }, options)
+ * ```
+ */
 export interface AskOptions {
   /** Milliseconds to wait for the reply. Default 5000 (the system's `defaultAskTimeoutMs`). */
   readonly timeoutMs?: number
@@ -280,10 +319,28 @@ export interface SpawnOptions {
   readonly shutdownMs?: number
 }
 
-/** Failures of {@link spawn}: init failed, the system is shutting down, or a lifecycle hook refused. */
+/**
+ * Failures of {@link spawn}: init failed, the system is shutting down, or a lifecycle hook refused.
+ *
+ * @example
+ * ```ts
+ * Agent.spawn(Worker, { name: "w1" }).pipe(
+ *   Effect.catchTag("InitFailed", (e) => Effect.die(e)),
+ * )
+ * ```
+ */
 export type SpawnError = AgentError.InitFailed | AgentError.AgentStopped | SpawnRefusal
 
-/** A refusal by a lifecycle hook (for example the Registry's `AlreadyRegistered`). */
+/**
+ * A refusal by a lifecycle hook (for example the Registry's `AlreadyRegistered`).
+ *
+ * @example
+ * ```ts
+ * const refuse: AgentSystem.LifecycleHook = {
+ *   beforeSpawn: (_ref, info) => (info.name === "reserved" ? new AlreadyTaken({ name: "reserved" }) : undefined),
+ * }
+ * ```
+ */
 export interface SpawnRefusal {
   readonly _tag: string
   readonly message: string
@@ -410,7 +467,14 @@ export const askUnknown = <M>(
 ): Effect.Effect<unknown, AgentError.InvalidMessage | AgentError.AskError> =>
   Effect.flatMap(decodeFor(ref, input), (msg) => (ref as any as Cell).ask(msg, options))
 
-/** The exit reason of an agent that called `ctx.stop()`. */
+/**
+ * The exit reason of an agent that called `ctx.stop()`.
+ *
+ * @example
+ * ```ts
+ * if (reason._tag === Agent.normal._tag) console.log("stopped itself")
+ * ```
+ */
 export const normal: ExitReason = exitNormal
 
 /** @internal the context type the engine hands to handlers. */

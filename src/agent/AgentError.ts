@@ -88,7 +88,14 @@ export class NoReply extends Schema.TaggedError<NoReply>()("NoReply", {
   message: Schema.String,
 }) {}
 
-/** Builds a {@link NoReply} with a message that names the fix. */
+/**
+ * Builds a {@link NoReply} with a message that names the fix.
+ *
+ * @example
+ * ```ts
+ * env.complete(Exit.fail(AgentError.noReply("pricer", "Quote")))
+ * ```
+ */
 export const noReply = (agent: string, tag: string): NoReply =>
   new NoReply({
     agent,
@@ -220,8 +227,22 @@ export class InitFailed extends Schema.TaggedError<InitFailed>()("InitFailed", {
   }
 }
 
-/** Errors an `ask` can fail with. */
+/**
+ * Errors an `ask` can fail with.
+ *
+ * @example
+ * ```ts
+ * const onError = (e: AgentError.AskError) => (e._tag === "AskTimeout" ? "slow" : "gone")
+ * ```
+ */
 export type AskError = AskTimeout | AgentStopped | MailboxFull | NoReply | HandlerFailed
 
-/** Errors a `tell` can fail with. */
+/**
+ * Errors a `tell` can fail with.
+ *
+ * @example
+ * ```ts
+ * ref.tell(msg).pipe(Effect.catchAll((e: AgentError.TellError) => Effect.log(e.message)))
+ * ```
+ */
 export type TellError = AgentStopped | MailboxFull

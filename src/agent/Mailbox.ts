@@ -26,10 +26,24 @@
  * @module
  */
 
-/** What happens when a message arrives at a full mailbox. */
+/**
+ * What happens when a message arrives at a full mailbox.
+ *
+ * @example
+ * ```ts
+ * const policy: Mailbox.Overflow = "sliding"
+ * ```
+ */
 export type Overflow = "suspend" | "dropping" | "sliding" | "fail"
 
-/** The overflow policies, for validation. */
+/**
+ * The overflow policies, for validation.
+ *
+ * @example
+ * ```ts
+ * Mailbox.overflowPolicies.includes("fail") // true
+ * ```
+ */
 export const overflowPolicies: ReadonlyArray<Overflow> = ["suspend", "dropping", "sliding", "fail"]
 
 /**
@@ -47,19 +61,47 @@ export interface Options {
   readonly overflow?: Overflow
 }
 
-/** Resolved mailbox options. */
+/**
+ * Resolved mailbox options.
+ *
+ * @example
+ * ```ts
+ * const r: Mailbox.Resolved = Mailbox.resolve({ capacity: 64 }) // { capacity: 64, overflow: "suspend" }
+ * ```
+ */
 export interface Resolved {
   readonly capacity: number
   readonly overflow: Overflow
 }
 
-/** Default capacity: 1024 messages. */
+/**
+ * Default capacity: 1024 messages.
+ *
+ * @example
+ * ```ts
+ * Mailbox.resolve(undefined).capacity === Mailbox.defaultCapacity // true
+ * ```
+ */
 export const defaultCapacity = 1024
 
-/** Default overflow policy: `"suspend"` (backpressure). */
+/**
+ * Default overflow policy: `"suspend"` (backpressure).
+ *
+ * @example
+ * ```ts
+ * Mailbox.resolve({ capacity: 8 }).overflow === Mailbox.defaultOverflow // "suspend"
+ * ```
+ */
 export const defaultOverflow: Overflow = "suspend"
 
-/** The defaults, shared by every agent that does not set its own. */
+/**
+ * The defaults, shared by every agent that does not set its own.
+ *
+ * @example
+ * ```ts
+ * Mailbox.resolve(undefined) === Mailbox.defaults // true: shared by every agent without options
+ * ```
+ */
 export const defaults: Resolved = { capacity: defaultCapacity, overflow: defaultOverflow }
 
 /**

@@ -39,7 +39,14 @@ import { AgentSystem } from "./AgentSystem.ts"
 import type { Cell } from "./internal/runtime.ts"
 import { type ChildSpecInternal, resolveConfig, supervisorBehavior } from "./internal/supervision.ts"
 
-/** Restart strategy. */
+/**
+ * Restart strategy.
+ *
+ * @example
+ * ```ts
+ * const strategy: Supervisor.Strategy = "restForOne"
+ * ```
+ */
 export type Strategy = "oneForOne" | "oneForAll" | "restForOne"
 
 /**
@@ -79,7 +86,14 @@ export interface ChildSpec {
   readonly internal: ChildSpecInternal
 }
 
-/** Options of a child: spawn options whose `restart` defaults to `"permanent"`. */
+/**
+ * Options of a child: spawn options whose `restart` defaults to `"permanent"`.
+ *
+ * @example
+ * ```ts
+ * Supervisor.child("cache", Cache, { restart: "transient", shutdownMs: 1000 } satisfies Supervisor.ChildOptions)
+ * ```
+ */
 export type ChildOptions = SpawnOptions
 
 /**
@@ -154,7 +168,14 @@ export interface SupervisorRef {
   readonly stop: EffectType.Effect<void>
 }
 
-/** @internal wraps a supervisor cell. */
+/**
+ * @internal wraps a supervisor cell.
+ *
+ * @example
+ * ```ts
+ * // internal: wraps a supervisor cell as a SupervisorRef (used by Supervisor.start)
+ * ```
+ */
 export const refOf = (cell: Cell): SupervisorRef => {
   const core = cell.sup!
   return {

@@ -450,6 +450,11 @@ const Ratio = Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThan(1))
  * ```ts
  * const ok = Schema.decodeUnknownSync(Config.TroupeConfig)(Config.defaults)
  * ```
+ *
+ * @example
+ * ```ts
+ * const decoded = yield* Schema.decodeUnknownEffect(Config.TroupeConfig)(json)
+ * ```
  */
 export const TroupeConfig = Schema.Struct({
   agent: Schema.Struct({

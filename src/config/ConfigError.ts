@@ -93,7 +93,14 @@ export class ConfigLoadFailed extends Schema.TaggedError<ConfigLoadFailed>()("Co
   }
 }
 
-/** Any failure of the Config module. */
+/**
+ * Any failure of the Config module.
+ *
+ * @example
+ * ```ts
+ * config.update("agent.askTimeoutMs", -1).pipe(Effect.catchAll((e: ConfigError.ConfigError) => Effect.log(e.message)))
+ * ```
+ */
 export type ConfigError =
   | ConfigInvalid
   | ConfigUnknownPath

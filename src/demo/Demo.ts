@@ -43,7 +43,14 @@ const drawTree = (node: AgentSystem.TreeNode, depth = 0): Array<string> => [
   ...node.children.flatMap((c) => drawTree(c, depth + 1)),
 ]
 
-/** Runs the demo, printing each step through `log`. */
+/**
+ * Runs the demo, printing each step through `log`.
+ *
+ * @example
+ * ```ts
+ * await Effect.runPromise(Demo.program((line) => console.log(line)))
+ * ```
+ */
 export const program = (log: (line: string) => void): Effect.Effect<void> =>
   Effect.gen(function* () {
     const system = yield* AgentSystem.AgentSystem

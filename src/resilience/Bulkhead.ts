@@ -29,7 +29,14 @@ import { withTimeout } from "./internal/timeout.ts"
 import { nonNegativeInt, positiveInt } from "./internal/validate.ts"
 import { BulkheadFull, type TimeoutExceeded } from "./ResilienceError.ts"
 
-/** Options of {@link make}. */
+/**
+ * Options of {@link make}.
+ *
+ * @example
+ * ```ts
+ * const options: Bulkhead.Options = { name: "quotes", maxConcurrency: 8, maxQueue: 32 }
+ * ```
+ */
 export interface Options {
   /** Name in errors (default `"bulkhead"`). */
   readonly name?: string
@@ -41,7 +48,14 @@ export interface Options {
   readonly timeoutMs?: number
 }
 
-/** Options of {@link Bulkhead.runBatch}. */
+/**
+ * Options of {@link Bulkhead.runBatch}.
+ *
+ * @example
+ * ```ts
+ * yield* bulkhead.runBatch(items, fetchOne, { maxConcurrency: 4, timeoutMs: 1000 } satisfies Bulkhead.BatchOptions)
+ * ```
+ */
 export interface BatchOptions {
   /** Items in flight at once for this batch (default and cap: the bulkhead's `maxConcurrency`). */
   readonly maxConcurrency?: number
@@ -49,7 +63,14 @@ export interface BatchOptions {
   readonly timeoutMs?: number
 }
 
-/** Occupancy figures. */
+/**
+ * Occupancy figures.
+ *
+ * @example
+ * ```ts
+ * const { running, queued } = (yield* bulkhead.stats) as Bulkhead.Stats
+ * ```
+ */
 export interface Stats {
   readonly running: number
   readonly queued: number
@@ -57,7 +78,14 @@ export interface Stats {
   readonly maxQueue: number
 }
 
-/** A bulkhead. */
+/**
+ * A bulkhead.
+ *
+ * @example
+ * ```ts
+ * const bulkhead: Bulkhead.Bulkhead = yield* Bulkhead.make({ maxConcurrency: 8, maxQueue: 32 })
+ * ```
+ */
 export interface Bulkhead {
   readonly name: string
   readonly maxConcurrency: number

@@ -60,10 +60,24 @@ import {
 import { nonNegativeNumber, positiveInt, positiveNumber, ratio } from "./internal/validate.ts"
 import { CircuitOpen } from "./ResilienceError.ts"
 
-/** The states of a breaker. `isolated` is a manual open that only `reset` ends. */
+/**
+ * The states of a breaker. `isolated` is a manual open that only `reset` ends.
+ *
+ * @example
+ * ```ts
+ * const open = (s: CircuitBreaker.State) => s === "open"
+ * ```
+ */
 export type State = "closed" | "open" | "half-open" | "isolated"
 
-/** A state change delivered to listeners. */
+/**
+ * A state change delivered to listeners.
+ *
+ * @example
+ * ```ts
+ * const log = (c: CircuitBreaker.StateChange) => console.log(`${c.name}: ${c.from} -> ${c.to}`)
+ * ```
+ */
 export interface StateChange {
   readonly name: string
   readonly from: State
@@ -71,12 +85,26 @@ export interface StateChange {
   readonly atMs: number
 }
 
-/** The window of outcomes the breaker judges. */
+/**
+ * The window of outcomes the breaker judges.
+ *
+ * @example
+ * ```ts
+ * const window: CircuitBreaker.Window = { type: "time", sizeMs: 60_000, buckets: 6 }
+ * ```
+ */
 export type Window =
   | { readonly type: "count"; readonly size: number }
   | { readonly type: "time"; readonly sizeMs: number; readonly buckets?: number }
 
-/** Options of {@link make}; every field optional. */
+/**
+ * Options of {@link make}; every field optional.
+ *
+ * @example
+ * ```ts
+ * const options: CircuitBreaker.Options = { name: "quotes", minimumCalls: 10, failureRateThreshold: 0.5 }
+ * ```
+ */
 export interface Options {
   /** Name in errors and notifications (default `"circuit-breaker"`). */
   readonly name?: string
@@ -109,14 +137,28 @@ export interface Options {
   readonly maxListeners?: number
 }
 
-/** Counts of the current window. */
+/**
+ * Counts of the current window.
+ *
+ * @example
+ * ```ts
+ * const m: CircuitBreaker.Metrics = yield* breaker.metrics // state, calls, failureRate, slowCallRate
+ * ```
+ */
 export interface Metrics extends WindowCounts {
   readonly state: State
   readonly failureRate: number
   readonly slowCallRate: number
 }
 
-/** A circuit breaker. */
+/**
+ * A circuit breaker.
+ *
+ * @example
+ * ```ts
+ * const breaker: CircuitBreaker.CircuitBreaker = yield* CircuitBreaker.make({ name: "quotes" })
+ * ```
+ */
 export interface CircuitBreaker {
   readonly name: string
   /** Runs `effect` if admitted, recording its outcome; otherwise fails with `CircuitOpen`. */
@@ -643,7 +685,14 @@ const makeWith = (o: Resolved, now: () => number, context: Context.Context<never
   }
 }
 
-/** Options of {@link makeRegistry}. */
+/**
+ * Options of {@link makeRegistry}.
+ *
+ * @example
+ * ```ts
+ * const registry = yield* CircuitBreaker.makeRegistry({ maxBreakers: 1000 } satisfies CircuitBreaker.RegistryOptions)
+ * ```
+ */
 export interface RegistryOptions {
   /** Most breakers held (default 1,000). */
   readonly maxBreakers?: number
@@ -651,7 +700,14 @@ export interface RegistryOptions {
   readonly defaults?: Options
 }
 
-/** Breakers by key, created on first use with the registry's defaults. */
+/**
+ * Breakers by key, created on first use with the registry's defaults.
+ *
+ * @example
+ * ```ts
+ * const breaker = yield* (registry as CircuitBreaker.Registry).get("payments")
+ * ```
+ */
 export interface Registry {
   /** The breaker for `key`, created with the defaults (plus `overrides`) on first use. */
   readonly get: (key: string, overrides?: Options) => Effect.Effect<CircuitBreaker>

@@ -43,7 +43,14 @@ import type * as RateLimiter from "./RateLimiter.ts"
 import type { BulkheadFull, CircuitOpen, RateLimited, TimeoutExceeded } from "./ResilienceError.ts"
 import * as Retry from "./Retry.ts"
 
-/** Options of {@link protect}; every layer optional. */
+/**
+ * Options of {@link protect}; every layer optional.
+ *
+ * @example
+ * ```ts
+ * const options: Protect.Options = { timeoutMs: 2000, retry: { maxAttempts: 3 } }
+ * ```
+ */
 export interface Options<E> {
   /** A limiter (charged `1` for `key`), or a limiter with an explicit key and cost. */
   readonly rateLimit?:
@@ -58,7 +65,14 @@ export interface Options<E> {
   readonly retry?: Retry.Options<E | ProtectError>
 }
 
-/** The failures `protect` adds to the effect's own. */
+/**
+ * The failures `protect` adds to the effect's own.
+ *
+ * @example
+ * ```ts
+ * const describe = (e: Protect.ProtectError) => e._tag
+ * ```
+ */
 export type ProtectError = RateLimited | CircuitOpen | BulkheadFull | TimeoutExceeded
 
 /**

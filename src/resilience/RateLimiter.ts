@@ -65,7 +65,14 @@ import { RateLimited } from "./ResilienceError.ts"
 
 export type { Algorithm, Decision, RateLimiterStore, StoreFactory } from "./RateLimiterStore.ts"
 
-/** One limit: `limit` units per `windowMs` with `algorithm` (default `"token-bucket"`). */
+/**
+ * One limit: `limit` units per `windowMs` with `algorithm` (default `"token-bucket"`).
+ *
+ * @example
+ * ```ts
+ * const perSecond: RateLimiter.Limit = { limit: 10, windowMs: 1000, algorithm: "tokenBucket" }
+ * ```
+ */
 export interface Limit {
   readonly algorithm?: Algorithm
   /** Units admitted per window (positive integer). */
@@ -76,7 +83,14 @@ export interface Limit {
   readonly burst?: number
 }
 
-/** Options of {@link make}. Either one limit inline (`limit`, `windowMs`, ...) or several in `limits`. */
+/**
+ * Options of {@link make}. Either one limit inline (`limit`, `windowMs`, ...) or several in `limits`.
+ *
+ * @example
+ * ```ts
+ * const options: RateLimiter.Options = { limits: [{ limit: 10, windowMs: 1000 }, { limit: 1000, windowMs: 3_600_000 }] }
+ * ```
+ */
 export interface Options extends Partial<Limit> {
   /** Several limits enforced together, all-or-none. */
   readonly limits?: ReadonlyArray<Limit>
@@ -90,7 +104,14 @@ export interface Options extends Partial<Limit> {
   readonly store?: StoreFactory
 }
 
-/** A per-key rate limiter. */
+/**
+ * A per-key rate limiter.
+ *
+ * @example
+ * ```ts
+ * const limiter: RateLimiter.RateLimiter = yield* RateLimiter.make({ limit: 5, windowMs: 1000 })
+ * ```
+ */
 export interface RateLimiter {
   readonly name: string
   readonly limits: ReadonlyArray<ResolvedLimit>

@@ -43,7 +43,14 @@ import {
 } from "./internal/limiterBands.ts"
 import { MemoryStoreState } from "./internal/memoryStore.ts"
 
-/** The rate-limiting algorithms. */
+/**
+ * The rate-limiting algorithms.
+ *
+ * @example
+ * ```ts
+ * const algorithm: RateLimiterStore.Algorithm = "gcra"
+ * ```
+ */
 export type Algorithm = "token-bucket" | "gcra" | "fixed-window" | "sliding-window" | "sliding-log"
 
 /**
@@ -62,7 +69,14 @@ export const algorithms: ReadonlyArray<Algorithm> = [
   "sliding-log",
 ]
 
-/** One fully resolved limit: `limit` units per `windowMs`, bursts up to `burst` (bucket algorithms). */
+/**
+ * One fully resolved limit: `limit` units per `windowMs`, bursts up to `burst` (bucket algorithms).
+ *
+ * @example
+ * ```ts
+ * const limits: ReadonlyArray<RateLimiterStore.ResolvedLimit> = limiter.limits
+ * ```
+ */
 export interface ResolvedLimit {
   readonly algorithm: Algorithm
   readonly limit: number
@@ -78,6 +92,12 @@ export interface ResolvedLimit {
  * - `resetAfterMs`: ms until every limit is back to full capacity if nothing else is consumed.
  * - `retryAfterMs`: 0 when allowed; otherwise ms until the same request would be allowed if nothing else
  *   is consumed meanwhile.
+ *
+ * @example
+ * ```ts
+ * const d: RateLimiterStore.Decision = yield* limiter.check("user:1")
+ * if (!d.allowed) console.log(`retry in ${d.retryAfterMs} ms`)
+ * ```
  */
 export interface Decision {
   readonly allowed: boolean
@@ -86,7 +106,14 @@ export interface Decision {
   readonly retryAfterMs: number
 }
 
-/** What a store is built from. */
+/**
+ * What a store is built from.
+ *
+ * @example
+ * ```ts
+ * const factory: RateLimiterStore.StoreFactory = (config: RateLimiterStore.StoreConfig) => RateLimiterStore.memory(config)
+ * ```
+ */
 export interface StoreConfig {
   readonly limits: ReadonlyArray<ResolvedLimit>
   /** Most keys held at once. */
@@ -97,7 +124,14 @@ export interface StoreConfig {
   readonly epochMs: number
 }
 
-/** A rate-limiter state store. See the module doc for the contract. */
+/**
+ * A rate-limiter state store. See the module doc for the contract.
+ *
+ * @example
+ * ```ts
+ * const limiter = yield* RateLimiter.make({ limit: 5, windowMs: 1000, store: RateLimiterStore.memory })
+ * ```
+ */
 export interface RateLimiterStore {
   /** Decides a request of `cost` units for `key` at `nowMs`; charges it when allowed and `commit`. */
   readonly decide: (key: string, cost: number, nowMs: number, commit: boolean) => Effect.Effect<Decision>
@@ -111,7 +145,14 @@ export interface RateLimiterStore {
   readonly sweep: (nowMs: number) => Effect.Effect<number>
 }
 
-/** Builds a store for one limiter. */
+/**
+ * Builds a store for one limiter.
+ *
+ * @example
+ * ```ts
+ * const store: RateLimiterStore.StoreFactory = RateLimiterStore.memory
+ * ```
+ */
 export type StoreFactory = (config: StoreConfig) => Effect.Effect<RateLimiterStore>
 
 const band = (l: ResolvedLimit, epochMs: number): Band => {

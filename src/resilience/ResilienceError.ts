@@ -94,5 +94,12 @@ export class TimeoutExceeded extends Schema.TaggedError<TimeoutExceeded>()("Time
   }
 }
 
-/** Every expected failure of the resilience area. */
+/**
+ * Every expected failure of the resilience area.
+ *
+ * @example
+ * ```ts
+ * Protect.protect("k", call, opts).pipe(Effect.catchAll((e) => Effect.log((e as ResilienceError.ResilienceError)._tag)))
+ * ```
+ */
 export type ResilienceError = RateLimited | CircuitOpen | BulkheadFull | TimeoutExceeded

@@ -43,12 +43,33 @@
 import { Cause, Clock, Effect, Exit, Random } from "effect"
 import { nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber } from "./internal/validate.ts"
 
-/** Backoff shapes. */
+/**
+ * Backoff shapes.
+ *
+ * @example
+ * ```ts
+ * const backoff: Retry.Backoff = "exponential"
+ * ```
+ */
 export type Backoff = "exponential" | "linear" | "fixed" | "immediate"
-/** Jitter kinds. */
+/**
+ * Jitter kinds.
+ *
+ * @example
+ * ```ts
+ * const jitter: Retry.Jitter = "decorrelated"
+ * ```
+ */
 export type Jitter = "none" | "full" | "equal" | "decorrelated"
 
-/** What `onRetry` hears before each retry. */
+/**
+ * What `onRetry` hears before each retry.
+ *
+ * @example
+ * ```ts
+ * const onRetry = (info: Retry.RetryInfo) => console.log(`attempt ${info.attempt}`)
+ * ```
+ */
 export interface RetryInfo {
   /** The attempt that just failed (1 = the first call). */
   readonly attempt: number
@@ -56,7 +77,14 @@ export interface RetryInfo {
   readonly error: unknown
 }
 
-/** Options of {@link retry}; every field optional. */
+/**
+ * Options of {@link retry}; every field optional.
+ *
+ * @example
+ * ```ts
+ * const options: Retry.Options = { maxAttempts: 4, baseDelayMs: 50, jitter: "full" }
+ * ```
+ */
 export interface Options<E = unknown> {
   /** Default `"exponential"`. */
   readonly backoff?: Backoff
@@ -219,7 +247,14 @@ const retryWith =
       }
     })
 
-/** Options of {@link makeBudget}. */
+/**
+ * Options of {@link makeBudget}.
+ *
+ * @example
+ * ```ts
+ * const budget = yield* Retry.makeBudget({ ratio: 0.2 } satisfies Retry.BudgetOptions)
+ * ```
+ */
 export interface BudgetOptions {
   /** Retries allowed per call over the window (default 0.2, i.e. at most 20% extra load). */
   readonly ratio?: number
@@ -229,7 +264,14 @@ export interface BudgetOptions {
   readonly ttlMs?: number
 }
 
-/** A retry budget shared by the callers of one dependency. */
+/**
+ * A retry budget shared by the callers of one dependency.
+ *
+ * @example
+ * ```ts
+ * const budget: Retry.Budget = yield* Retry.makeBudget({ ratio: 0.2 })
+ * ```
+ */
 export interface Budget {
   /** Records a call (done by `retry` for each first attempt). */
   readonly depositUnsafe: (nowMs: number) => void

@@ -26,7 +26,14 @@ import { Context, Effect, Layer } from "effect"
 import * as Bulkhead from "./Bulkhead.ts"
 import { positiveInt } from "./internal/validate.ts"
 
-/** Options of {@link make} and {@link layer}. */
+/**
+ * Options of {@link make} and {@link layer}.
+ *
+ * @example
+ * ```ts
+ * const options: TaskPool.Options = { defaults: { maxConcurrency: 4, maxQueue: 16 } }
+ * ```
+ */
 export interface Options {
   /** Options for pools not listed in `pools` (default: `Bulkhead` defaults). */
   readonly defaults?: Omit<Bulkhead.Options, "name">
@@ -36,7 +43,14 @@ export interface Options {
   readonly maxPools?: number
 }
 
-/** Named pools. */
+/**
+ * Named pools.
+ *
+ * @example
+ * ```ts
+ * const pools: TaskPool.TaskPools = yield* TaskPool.TaskPool
+ * ```
+ */
 export interface TaskPools {
   /** The pool called `name`, created on first use. */
   readonly get: (name: string) => Effect.Effect<Bulkhead.Bulkhead>

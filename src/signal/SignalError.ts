@@ -157,7 +157,14 @@ export class StorageFailure extends Schema.TaggedError<StorageFailure>()("Storag
   }
 }
 
-/** Every failure of the signal area. */
+/**
+ * Every failure of the signal area.
+ *
+ * @example
+ * ```ts
+ * bus.publish(input).pipe(Effect.catchAll((e: SignalError.SignalError) => Effect.log(e.message)))
+ * ```
+ */
 export type SignalError =
   | InvalidTopic
   | InvalidSignal

@@ -10,10 +10,25 @@
  * @module
  */
 
-/** A value bound to or read from a statement. */
+/**
+ * A value bound to or read from a statement.
+ *
+ * @example
+ * ```ts
+ * const params: ReadonlyArray<SqlDriver.SqlValue> = [1, "a", null]
+ * statement.run(...params)
+ * ```
+ */
 export type SqlValue = string | number | bigint | null | Uint8Array
 
-/** A row as an object keyed by column name. */
+/**
+ * A row as an object keyed by column name.
+ *
+ * @example
+ * ```ts
+ * const row = driver.prepare("SELECT COUNT(*) AS n FROM events").get() as SqlDriver.SqlRow
+ * ```
+ */
 export type SqlRow = Record<string, SqlValue>
 
 /**

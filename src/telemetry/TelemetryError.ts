@@ -114,7 +114,14 @@ export class SloUnknownObjective extends Schema.TaggedError<SloUnknownObjective>
   }
 }
 
-/** Any failure of the telemetry area. */
+/**
+ * Any failure of the telemetry area.
+ *
+ * @example
+ * ```ts
+ * events.attach("h", "agent.*", handler).pipe(Effect.catchAll((e: TelemetryError.TelemetryError) => Effect.log(e._tag)))
+ * ```
+ */
 export type TelemetryError =
   | TelemetryHandlerExists
   | TelemetryHandlersExhausted
