@@ -408,7 +408,7 @@ const coerce = (raw: string, like: unknown): unknown => {
 /**
  * Maps an environment record to config overrides, one variable per leaf path (see {@link envName}),
  * coercing numbers and booleans by the type of the default. Variables with the prefix that match no path
- * are returned in `unknown` (callers usually warn about them). Pure: pass `process.env`/`Deno.env.toObject()`.
+ * are returned in `unknown` (callers usually warn about them). Pure: pass the environment as a record (src/runtime/config.ts reads it per runtime).
  *
  * @example
  * ```ts

@@ -5,7 +5,7 @@
  * (`firstOffset .. nextOffset - 1`). Retention only ever removes a prefix, so the retained log stays contiguous
  * and offsets are never reused (the next offset survives even when every event has been removed).
  *
- * - `memory()`: arrays in the heap (the default). Fast; gone with the process.
+ * - `memory()`: arrays in the heap (the default). Fast; gone when the program exits.
  * - `sql(driver)`: SQLite through a `SqlDriver` (`bun:sqlite` on Bun, `node:sqlite` on Deno/Node). Durable;
  *   batch appends are one transaction with prepared statements; reopening the same file resumes the log and the
  *   durable consumers' positions.

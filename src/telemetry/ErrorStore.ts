@@ -14,7 +14,7 @@
  * - **Ordering.** Query results are in recording order (oldest first); `limit` keeps the newest.
  *
  * ## Caveats
- * In memory and per process. `context` values are stored by reference: record plain data.
+ * In memory, one store per program. `context` values are stored by reference: record plain data.
  *
  * @module
  */
