@@ -371,10 +371,13 @@ export const spawn = <S, M, E, R>(
   b: Behavior<S, M, E, R>,
   options?: SpawnOptions,
 ): Effect.Effect<AgentRef<M>, SpawnError, AgentSystem | R> =>
-  Effect.withFiber((fiber) => {
-    const system = Context.getUnsafe(fiber.context, AgentSystem)
-    return system.runtime.root.startChildNow(undefined, b, fiber.context as any, options, "temporary")
-  }) as any
+  Effect.withFiber((fiber) =>
+    Context.getUnsafe(fiber.context, AgentSystem).spawnWith(
+      b,
+      options,
+      fiber.context as Context.Context<never>,
+    ),
+  ) as any
 
 /**
  * Sends a message (see {@link AgentRef.tell}).

@@ -82,7 +82,7 @@ export interface TreeNode {
  * ```
  */
 export interface Service {
-  /** Spawns under the root supervisor with the given services (used by `Agent.spawn`). */
+  /** Spawns under the root supervisor with the given services, now (used by `Agent.spawn`; run it inside an Effect). */
   readonly spawnWith: <S, M, E, R>(
     behavior: Behavior<S, M, E, R>,
     options: SpawnOptions | undefined,
@@ -202,7 +202,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Scope
       const service: Service = {
         runtime,
         spawnWith: (behavior, spawnOptions, spawnServices) =>
-          core.startChild(undefined, behavior, spawnServices, spawnOptions, "temporary") as any,
+          core.startChildNow(undefined, behavior, spawnServices, spawnOptions, "temporary") as any,
         addHook: (hook) => {
           runtime.hooks = [...runtime.hooks, hook]
           return () => {

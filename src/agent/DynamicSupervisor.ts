@@ -88,7 +88,7 @@ export const start = (
   return Effect.flatMap(AgentSystem, (system) =>
     Effect.withFiber((fiber) =>
       Effect.map(
-        system.runtime.root.startChild(
+        system.runtime.root.startChildNow(
           undefined,
           supervisorBehavior(config.name, []),
           fiber.context as any,
@@ -102,7 +102,7 @@ export const start = (
             ref: cell as unknown as AgentRef<never>,
             startChild: (behavior, childOptions) =>
               Effect.withFiber((f) =>
-                core.startChild(undefined, behavior, f.context as any, childOptions, "temporary"),
+                core.startChildNow(undefined, behavior, f.context as any, childOptions, "temporary"),
               ) as any,
             terminateChild: (child) =>
               Effect.suspend(() =>

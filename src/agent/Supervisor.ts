@@ -220,7 +220,7 @@ export const start = (
   return Effect.flatMap(AgentSystem, (system) =>
     Effect.withFiber((fiber) =>
       Effect.map(
-        system.runtime.root.startChild(
+        system.runtime.root.startChildNow(
           undefined,
           spec.internal.behavior,
           fiber.context as any,

@@ -4,31 +4,28 @@ import { TestClock } from "effect/testing"
 import type fc from "fast-check"
 import { AgentSystem } from "../../src/index.ts"
 
-/** Runs `eff` with a fresh AgentSystem on a TestClock; the system closes when `eff` ends. */
+/** `eff` with a fresh AgentSystem on a TestClock; the system closes when `eff` ends. */
+const inSystem = <A, E>(
+  eff: Effect.Effect<A, E, AgentSystem.AgentSystem | Scope.Scope>,
+  options?: AgentSystem.Options,
+): Effect.Effect<A, E> =>
+  eff.pipe(
+    Effect.provide(AgentSystem.layer(options)),
+    Effect.scoped,
+    Effect.provide(TestClock.layer()),
+  ) as Effect.Effect<A, E>
+
+/** Runs `eff` in a fresh AgentSystem on a TestClock. */
 export const runSystem = <A, E>(
   eff: Effect.Effect<A, E, AgentSystem.AgentSystem | Scope.Scope>,
   options?: AgentSystem.Options,
-): Promise<A> =>
-  Effect.runPromise(
-    eff.pipe(
-      Effect.provide(AgentSystem.layer(options)),
-      Effect.scoped,
-      Effect.provide(TestClock.layer()),
-    ) as Effect.Effect<A, E>,
-  )
+): Promise<A> => Effect.runPromise(inSystem(eff, options))
 
 /** Like runSystem but returns the Exit. */
 export const runSystemExit = <A, E>(
   eff: Effect.Effect<A, E, AgentSystem.AgentSystem | Scope.Scope>,
   options?: AgentSystem.Options,
-) =>
-  Effect.runPromiseExit(
-    eff.pipe(
-      Effect.provide(AgentSystem.layer(options)),
-      Effect.scoped,
-      Effect.provide(TestClock.layer()),
-    ) as Effect.Effect<A, E>,
-  )
+) => Effect.runPromiseExit(inSystem(eff, options))
 
 /** A scheduling point controlled by fast-check's scheduler. */
 export const gate = (s: fc.Scheduler, label: string): Effect.Effect<void> =>

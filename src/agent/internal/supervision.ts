@@ -4,7 +4,7 @@
  */
 import { Effect, Schedule } from "effect"
 import type { Behavior, SpawnOptions } from "../Agent.ts"
-import { type AgentCtx, type Cell, type SupervisorConfig, SupervisorCore } from "./runtime.ts"
+import type { AgentCtx, SupervisorConfig, SupervisorCore } from "./runtime.ts"
 
 /** A static child: an id, a behaviour and its spawn options (restart default "permanent"). */
 export interface ChildSpecInternal {
@@ -72,7 +72,7 @@ const startChildren = (
     Effect.forEach(
       specs,
       (spec) =>
-        core.startChild(
+        core.startChildNow(
           spec.id,
           spec.behavior,
           core.cell.services,
@@ -110,11 +110,3 @@ export const supervisorBehavior = (
     return eff === undefined ? state : Effect.as(eff, state)
   },
 })
-
-/** Creates the supervisor core and cell for a root supervisor (no parent). */
-export const makeRootCore = (core: SupervisorCore, cell: Cell): void => {
-  core.cell = cell
-  cell.sup = core
-}
-
-export { SupervisorCore }

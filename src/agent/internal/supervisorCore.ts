@@ -53,21 +53,10 @@ export class SupervisorCore {
     }
   }
 
-  /** Creates and starts a child; fails with a hook's refusal or InitFailed. */
-  startChild(
-    key: string | undefined,
-    behavior: Behavior<any, any, any, any>,
-    services: Context.Context<never>,
-    options: SpawnOptions | undefined,
-    restartDefault: RestartType,
-    supervisor?: SupervisorConfig,
-  ): Effect.Effect<Cell, unknown> {
-    return Effect.suspend(() =>
-      this.startChildNow(key, behavior, services, options, restartDefault, supervisor),
-    )
-  }
-
-  /** {@link startChild}, run now: a child with a synchronous init is running when this returns. */
+  /**
+   * Creates and starts a child, now (call it while an Effect runs): a child with a synchronous init is
+   * running when this returns. Fails with a hook's refusal, MaxChildrenReached or InitFailed.
+   */
   startChildNow(
     key: string | undefined,
     behavior: Behavior<any, any, any, any>,
